@@ -1,6 +1,5 @@
-"""Top-level URLs. Each app owns its own `urls.py`; this file only mounts them."""
+"""Top-level URLs. Each app owns its own `urls.py` (portal) and `api_urls.py` (REST API)."""
 
-from django.conf import settings
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
@@ -8,11 +7,13 @@ from django.urls import include, path
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("config.ops_urls")),
+    path("api/", include("config.api_urls")),
 ]
 
 urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("merchants/", include("merchants.urls")),
     path("", include("accounts.urls")),
     prefix_default_language=False,
 )
@@ -21,6 +22,3 @@ handler400 = "config.views.bad_request"
 handler403 = "config.views.permission_denied"
 handler404 = "config.views.page_not_found"
 handler500 = "config.views.server_error"
-
-if settings.DEBUG:
-    pass
