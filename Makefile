@@ -24,9 +24,14 @@ $(VENV)/.installed: $(BIN)/uv pyproject.toml uv.lock
 
 install: $(VENV)/.installed
 
+# config.run migrates, loads the demo data, then runs runserver, a Celery worker and beat;
+# Ctrl-C stops all of them. DATABASE_URL / CELERY_BROKER_URL switch to PostgreSQL / Redis.
+run: install
+	DJANGO_SETTINGS_MODULE="$${DJANGO_SETTINGS_MODULE:-config.settings.local}" $(BIN)/python -m config.run
+
 test: install
 	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" $(BIN)/python -m tests.check_database
-	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" $(BIN)/pytest
+	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" $(BIN)/pytest --create-db
 
 lint: install
 	$(BIN)/ruff check .

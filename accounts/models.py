@@ -56,7 +56,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
-        permissions: ClassVar[list[tuple[str, str]]] = []  # synced by accounts.roles
+        # Permissions are created by accounts.roles.sync_role_groups, not declared here.
 
     def __str__(self) -> str:
         return self.email

@@ -8,6 +8,7 @@ match this table. Later issues add permissions here and check them with
 from typing import Any
 
 from django.db.models import TextChoices
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 
@@ -22,8 +23,10 @@ class Role(TextChoices):
     ADMINISTRATOR = "administrator", _("Administrator")
 
 
+StrOrPromise = str | Promise
+
 # Permission codenames live on accounts.User's Meta (app label "accounts").
-PERMISSIONS: dict[str, str] = {
+PERMISSIONS: dict[str, StrOrPromise] = {
     "use_payer_area": _("Can use the payer area"),
     "use_merchant_portal": _("Can use the merchant portal"),
     "manage_merchant": _("Can manage a merchant's team, keys and settings"),

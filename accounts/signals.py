@@ -1,5 +1,8 @@
 """Audit sign-ins, sign-outs, failed sign-ins and role changes as they happen."""
 
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
@@ -9,6 +12,22 @@ from django.http import HttpRequest
 
 from accounts.models import User
 from accounts.services.audit import audit_event_record
+
+# Set by a service that records a role change itself (one event, with its own actor), so that
+# the m2m handler below does not record the same change again as a remove + add pair.
+_roles_audited_by_caller: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "roles_audited_by_caller", default=False
+)
+
+
+@contextmanager
+def roles_audited_by_caller() -> Iterator[None]:
+    """Skip the automatic role-change audit inside the block; the caller must record it."""
+    token = _roles_audited_by_caller.set(True)
+    try:
+        yield
+    finally:
+        _roles_audited_by_caller.reset(token)
 
 
 @receiver(user_logged_in)
@@ -36,9 +55,13 @@ def audit_role_change(
     sender: Any, instance: Any, action: str, reverse: bool, pk_set: set[int] | None, **kwargs: Any
 ) -> None:
     """Record role grants and removals, whoever made them (portal, admin or shell)."""
+    if _roles_audited_by_caller.get():
+        return
     if action.startswith("pre_"):
         if reverse:  # group.user_set changed: instance is the group
-            users = instance.user_set.all() if pk_set is None else User.objects.filter(pk__in=pk_set)
+            users = (
+                instance.user_set.all() if pk_set is None else User.objects.filter(pk__in=pk_set)
+            )
         else:
             users = [instance]
         instance._audit_roles_before = {user.pk: _role_names(user) for user in users}

@@ -1,7 +1,13 @@
 """The REST API: /api/v1/ (versioned), its OpenAPI schema and interactive docs."""
 
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
+from drf_spectacular.views import SpectacularAPIView
 
-urlpatterns = [
+from config.api.docs import ApiDocsView
+
+urlpatterns: list[URLPattern | URLResolver] = [
     path("v1/", include("merchants.api_urls")),
+    # OpenAPI 3: YAML by default, JSON with ?format=json.
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", ApiDocsView.as_view(url_name="schema"), name="api_docs"),
 ]

@@ -1,11 +1,28 @@
 """Project-wide views: health check and error pages (owned by the ops and shell work)."""
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
+from django.template import loader
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+
+from config import health
 
 
+@never_cache
+@require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"status": "ok"})
+    """Report database, broker and cache health as JSON; 503 when any check fails.
+
+    Public and unauthenticated, for load balancers and uptime monitors.
+    """
+    results = health.run_checks()
+    healthy = all(result.ok for result in results.values())
+    body = {
+        "status": "ok" if healthy else "fail",
+        "checks": {name: result.as_dict() for name, result in results.items()},
+    }
+    return JsonResponse(body, status=200 if healthy else 503)
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -21,4 +38,7 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    return render(request, "errors/500.html", status=500)
+    # No request context on purpose: the failure may be in a context processor, the
+    # session or the database, and the error page must still render.
+    template = loader.get_template("errors/500.html")
+    return HttpResponseServerError(template.render())

@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class MerchantsConfig(AppConfig):
     name = "merchants"
     verbose_name = _("Merchants")
+
+    def ready(self) -> None:
+        from merchants import receivers
+
+        receivers.connect()  # sign-up as a merchant creates the draft merchant

@@ -32,7 +32,9 @@ TEAM_CAPABILITIES: dict[str, frozenset[str]] = {
             "handle_complaints",
         }
     ),
-    TeamRole.DEVELOPER: frozenset({"view", "manage_api_keys", "manage_webhooks", "create_payments"}),
+    TeamRole.DEVELOPER: frozenset(
+        {"view", "manage_api_keys", "manage_webhooks", "create_payments"}
+    ),
     TeamRole.FINANCE: frozenset({"view", "refund", "approve_refunds", "view_finance"}),
     TeamRole.SUPPORT: frozenset({"view", "refund", "handle_complaints"}),
     TeamRole.READ_ONLY: frozenset({"view"}),

@@ -1,7 +1,10 @@
 """Fixtures shared by the whole suite. Factories live in tests/factories.py."""
 
+from collections.abc import Iterator
+
 import pytest
 from django.contrib.auth.models import Group
+from django.utils import translation
 
 from accounts.roles import Role, sync_role_groups
 
@@ -11,3 +14,50 @@ def _role_groups(db: None) -> None:
     """Keep the role groups present: transactional tests flush them away."""
     if not Group.objects.filter(name=Role.ADMINISTRATOR).exists():
         sync_role_groups()
+
+
+@pytest.fixture(autouse=True)
+def _english_by_default() -> Iterator[None]:
+    """Start every test in English: a request to a /zh-hans/ page must not leak into the next."""
+    translation.activate("en")
+    yield
+    translation.activate("en")
+
+
+# 2FA-verified clients (helpers in tests/helpers/twofactor.py).
+from tests.helpers.twofactor import VerifiedClientFactory, verified_client_factory  # noqa: E402
+
+
+@pytest.fixture
+def verified_client(db: None) -> VerifiedClientFactory:
+    """Return `make(user) -> Client`: a new test client signed in with a 2FA-verified session.
+
+    Each call gives a separate client, so one test can act as several users.
+    """
+    return verified_client_factory()
+
+
+# A real Celery worker on the Redis broker (helpers in tests/helpers/celery_worker.py).
+from tests.helpers.celery_worker import (  # noqa: E402
+    CeleryWorker,
+    running_celery_worker,
+    session_queue,
+)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def celery_test_queue() -> Iterator[str]:
+    """Send every task of this test session to a queue of its own, deleted at the end."""
+    with session_queue() as queue:
+        yield queue
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup: None, celery_test_queue: str) -> Iterator[CeleryWorker]:
+    """Start one real `celery -A config worker` for the session, on the test database.
+
+    Tests using it need `transactional_db` (the worker sees committed rows only) and should
+    poll with `tests.helpers.celery_worker.wait_until`.
+    """
+    with running_celery_worker(celery_test_queue) as worker:
+        yield worker

@@ -32,7 +32,7 @@ def audit_event_record(
     `before` and `after` hold only JSON-safe values and never secrets.
     """
     if actor is None and request is not None and request.user.is_authenticated:
-        actor = request.user  # type: ignore[assignment]
+        actor = request.user
     return AuditEvent.objects.create(
         action=action,
         actor=actor,

@@ -6,10 +6,11 @@ import environ
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# var/ holds SQLite, the filesystem broker and uploads; PAYDESK_VAR_DIR moves it elsewhere.
+VAR_DIR = Path(env("PAYDESK_VAR_DIR", default=str(BASE_DIR / "var")))
 
 SECRET_KEY = env("SECRET_KEY", default="dev-insecure-paydesk-key-change-me")
 DEBUG = env.bool("DEBUG", default=False)
@@ -28,6 +29,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI as local static files (the CSP allows no CDN)
     "django_htmx",
     "django_celery_beat",
     "allauth",
@@ -48,6 +50,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.logging.RequestIdMiddleware",
+    "config.api.errors.ApiErrorMiddleware",  # JSON, never HTML, for errors under /api/
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -103,8 +106,10 @@ AUTHENTICATION_BACKENDS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 10}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -157,14 +162,40 @@ STORAGES = {
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"
 
+# KYC review: approval above this expected monthly volume (fen; default 5,000,000 CNY) needs a
+# second reviewer (maker-checker); uploaded documents are capped at this size.
+KYC_SECOND_REVIEW_THRESHOLD = env.int("KYC_SECOND_REVIEW_THRESHOLD", default=500_000_000)
+KYC_DOCUMENT_MAX_BYTES = env.int("KYC_DOCUMENT_MAX_BYTES", default=10 * 1024 * 1024)
+
+# Payment gateway (payments/gateways): get_gateway() returns the adapter named here. Every
+# call to the acquirer has these timeouts (seconds); a read timeout makes a payment unknown.
+PAYMENT_GATEWAY = env("PAYMENT_GATEWAY", default="sandbox")
+PAYMENT_GATEWAY_CONNECT_TIMEOUT = env.float("PAYMENT_GATEWAY_CONNECT_TIMEOUT", default=2.0)
+PAYMENT_GATEWAY_READ_TIMEOUT = env.float("PAYMENT_GATEWAY_READ_TIMEOUT", default=3.0)
+# The sandbox acquirer (`manage.py sandbox_acquirer`, started by make run): one shared secret
+# per direction. REQUEST signs Paydesk -> acquirer; RESPONSE signs the acquirer's responses and
+# notifications to Paydesk. The defaults are for development only: set both in production.
+SANDBOX_ACQUIRER_URL = env("SANDBOX_ACQUIRER_URL", default="http://127.0.0.1:8100").rstrip("/")
+SANDBOX_ACQUIRER_REQUEST_SECRET = env(
+    "SANDBOX_ACQUIRER_REQUEST_SECRET", default="dev-only-sandbox-paydesk-to-acquirer"
+)
+SANDBOX_ACQUIRER_RESPONSE_SECRET = env(
+    "SANDBOX_ACQUIRER_RESPONSE_SECRET", default="dev-only-sandbox-acquirer-to-paydesk"
+)
+# Where the sandbox posts notifications when a request names no notify_url ("" = nowhere).
+SANDBOX_ACQUIRER_NOTIFY_URL = env("SANDBOX_ACQUIRER_NOTIFY_URL", default="")
+
 # Email
 EMAIL_CONFIG = env.email("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Paydesk <no-reply@paydesk.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Links in emails sent from Celery (no request there to build them from).
+PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://localhost:8000").rstrip("/")
 
 # Celery: an embedded filesystem broker when CELERY_BROKER_URL is not set.
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
+# "localhost" only silences kombu's "No hostname was supplied" warning on every connect.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://localhost//")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue_dir = VAR_DIR / "celery" / "queue"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -181,18 +212,45 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+from config import schedules  # noqa: E402  (periodic tasks have one home)
+
+CELERY_BEAT_SCHEDULE = schedules.CELERY_BEAT_SCHEDULE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # Django REST framework (the API foundation comes with the merchants issue).
+# The API is for servers: secret API keys (Bearer), JSON only, one error shape
+# (config/api/errors.py), cursor pagination and per-key rate limits. See docs/api.md.
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["merchants.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["merchants.authentication.HasApiKey"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "config.api.pagination.CursorPagination",
+    "PAGE_SIZE": 25,
+    "EXCEPTION_HANDLER": "config.api.errors.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "merchants.throttling.ApiKeyBurstThrottle",
+        "merchants.throttling.ApiKeySustainedThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "api_key_burst": env("API_RATE_LIMIT_BURST", default="100/s"),
+        "api_key_sustained": env("API_RATE_LIMIT_SUSTAINED", default="3000/m"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Paydesk API",
+    "DESCRIPTION": "Server-to-server API of Paydesk. Authenticate with a secret key: "
+    "`Authorization: Bearer sk_test_...`. Guide: docs/api.md.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from drf-spectacular-sidecar's static files, never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": False, "displayOperationId": False},
 }
 
 # Content-Security-Policy (django-csp 4): no inline scripts, everything self-hosted.

@@ -15,3 +15,5 @@ LOG_FORMAT = env("LOG_FORMAT", default="console")
 LOG_LEVEL = env("LOG_LEVEL", default="WARNING")
 LOGGING = build_logging(LOG_FORMAT, LOG_LEVEL)
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+# Short, so that the sandbox acquirer's "time out" outcomes keep the suite fast.
+PAYMENT_GATEWAY_READ_TIMEOUT = env.float("PAYMENT_GATEWAY_READ_TIMEOUT", default=1.0)

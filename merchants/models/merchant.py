@@ -82,3 +82,6 @@ class MerchantEvent(models.Model):
 
     class Meta:
         ordering = ("occurred_at", "id")
+
+    def __str__(self) -> str:
+        return f"{self.merchant_id}: {self.from_status or '-'} -> {self.to_status}"

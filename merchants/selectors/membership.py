@@ -24,7 +24,7 @@ def membership_for_request(request: HttpRequest) -> MerchantMembership | None:
     """
     if not request.user.is_authenticated:
         return None
-    memberships = membership_list_for_user(user=request.user)  # type: ignore[arg-type]
+    memberships = membership_list_for_user(user=request.user)
     if not memberships:
         return None
     chosen = request.session.get(ACTIVE_MERCHANT_SESSION_KEY)

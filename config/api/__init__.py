@@ -1,0 +1,1 @@
+"""The REST API foundation shared by every app: error shape, pagination."""

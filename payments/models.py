@@ -1,0 +1,18 @@
+"""Models of the payments app: Django loads them from here, so every sub-package's models
+are imported below. Add your own imports (or model classes) after the ledger's."""
+
+from payments.ledger.models import (
+    LedgerAccount,
+    LedgerBalanceCheckpoint,
+    LedgerCheckRun,
+    LedgerEntry,
+    LedgerPosting,
+)
+
+__all__ = [
+    "LedgerAccount",
+    "LedgerBalanceCheckpoint",
+    "LedgerCheckRun",
+    "LedgerEntry",
+    "LedgerPosting",
+]

@@ -1,0 +1,1 @@
+"""Helpers shared by tests of every app (not fixtures: those live in tests/conftest.py)."""
