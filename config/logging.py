@@ -67,6 +67,8 @@ def build_logging(log_format: str, level: str) -> dict[str, Any]:
         },
         "root": {"handlers": ["stdout"], "level": level},
         "loggers": {
+            # Django's own console handler would print every line a second time.
+            "django": {"handlers": ["stdout"], "level": level, "propagate": False},
             "django.db.backends": {"level": "WARNING"},
             "paydesk": {"level": level, "propagate": True},
         },

@@ -159,7 +159,7 @@ def prepare_services() -> None:
     for folder in (settings.STATIC_ROOT, settings.MEDIA_ROOT):
         Path(folder).mkdir(parents=True, exist_ok=True)
     broker_options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", None) or {}
-    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+    for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         if key in broker_options and settings.CELERY_BROKER_URL.startswith("filesystem://"):
             Path(broker_options[key]).mkdir(parents=True, exist_ok=True)
 

@@ -16,4 +16,15 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "accounts.tasks.session_cleanup",
         "schedule": crontab(minute=17),
     },
+    # Ledger: balance checkpoints keep balance reads short (docs/ledger.md).
+    "payments.ledger.balance_checkpoints_create": {
+        "task": "payments.ledger.tasks.balance_checkpoints_create",
+        "schedule": crontab(minute=5),
+    },
+    # Ledger: nightly proof that every posting, every account and the whole ledger balance;
+    # alerts the administrators when not. 02:30 in CELERY_TIMEZONE (Asia/Shanghai).
+    "payments.ledger.ledger_check": {
+        "task": "payments.ledger.tasks.ledger_check",
+        "schedule": crontab(hour=2, minute=30),
+    },
 }

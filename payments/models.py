@@ -8,6 +8,7 @@ from payments.ledger.models import (
     LedgerEntry,
     LedgerPosting,
 )
+from payments.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEvent
 
 __all__ = [
     "LedgerAccount",
@@ -16,3 +17,4 @@ __all__ = [
     "LedgerEntry",
     "LedgerPosting",
 ]
+__all__ += ["WebhookAttempt", "WebhookDelivery", "WebhookEvent"]

@@ -61,3 +61,19 @@ def celery_worker_process(django_db_setup: None, celery_test_queue: str) -> Iter
     """
     with running_celery_worker(celery_test_queue) as worker:
         yield worker
+
+
+# The real sandbox acquirer service (helpers in tests/helpers/sandbox_acquirer.py).
+from tests.helpers.sandbox_acquirer import SandboxAcquirer, running_sandbox_acquirer  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def sandbox_acquirer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxAcquirer]:
+    """Start `manage.py sandbox_acquirer` on a free port for the session; stop it at the end.
+
+    Yields its `base_url`, `adapter()`, `use_in(settings)` (point get_gateway() at it),
+    `configured(**rates)` and `notify(...)`. It keeps state for the whole session: use
+    unique references (`tests.helpers.sandbox_acquirer.unique_reference`).
+    """
+    with running_sandbox_acquirer(tmp_path_factory.mktemp("sandbox-acquirer")) as acquirer:
+        yield acquirer

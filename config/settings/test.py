@@ -14,6 +14,8 @@ ACCOUNT_RATE_LIMITS = {**ACCOUNT_RATE_LIMITS}
 LOG_FORMAT = env("LOG_FORMAT", default="console")
 LOG_LEVEL = env("LOG_LEVEL", default="WARNING")
 LOGGING = build_logging(LOG_FORMAT, LOG_LEVEL)
+# WhiteNoise warns on every request while STATIC_ROOT is missing (a fresh clone has none).
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 # Short, so that the sandbox acquirer's "time out" outcomes keep the suite fast.
 PAYMENT_GATEWAY_READ_TIMEOUT = env.float("PAYMENT_GATEWAY_READ_TIMEOUT", default=1.0)

@@ -93,7 +93,7 @@ def onboarding_step(request: HttpRequest, step: str) -> HttpResponse:
         raise Http404
     application = application_get_or_create(merchant=request.merchant)  # type: ignore[attr-defined]
     if not application.is_editable:
-        messages.info(request, _("The application is submitted and can no longer be changed."))
+        messages.info(request, _("The application can no longer be changed."))
         return redirect("merchant_onboarding")
     # Progress is computed before the form binds: a bound ModelForm edits the instance.
     context = _context(request, application, step)

@@ -25,7 +25,7 @@ from config.errors import ApplicationError
 
 
 # Names follow config/errors.py (no "Error" suffix), as STYLE.md asks.
-class GatewayError(ApplicationError):  # noqa: N818
+class GatewayError(ApplicationError):
     """The acquirer could not be asked, or its answer cannot be used."""
 
     code = "gateway_error"
@@ -54,7 +54,7 @@ class GatewayError(ApplicationError):  # noqa: N818
         super().__init__(message, code=code, details=details, status=status)
 
 
-class GatewayTimeout(GatewayError):
+class GatewayTimeout(GatewayError):  # noqa: N818
     """No answer in time, or the connection broke after sending: the outcome is unknown."""
 
     code = "gateway_timeout"
@@ -63,7 +63,7 @@ class GatewayTimeout(GatewayError):
     default_message = _("The payment gateway did not answer in time.")
 
 
-class GatewayUnavailable(GatewayError):
+class GatewayUnavailable(GatewayError):  # noqa: N818
     """The acquirer was not reached or said it is unavailable: nothing was done."""
 
     code = "gateway_unavailable"
@@ -72,7 +72,7 @@ class GatewayUnavailable(GatewayError):
     default_message = _("The payment gateway is unavailable. Try again later.")
 
 
-class GatewayRejected(GatewayError):
+class GatewayRejected(GatewayError):  # noqa: N818
     """The acquirer refused the request; `reason` says why."""
 
     code = "gateway_rejected"
@@ -89,7 +89,7 @@ class GatewayNotFound(GatewayRejected):
     default_message = _("The payment gateway knows no such transaction.")
 
 
-class InvalidSignature(GatewayError):
+class InvalidSignature(GatewayError):  # noqa: N818
     """A response or notification whose signature, timestamp or nonce does not hold."""
 
     code = "invalid_signature"
@@ -98,7 +98,7 @@ class InvalidSignature(GatewayError):
     default_message = _("The message from the payment gateway could not be verified.")
 
 
-class GatewayMismatch(GatewayError):
+class GatewayMismatch(GatewayError):  # noqa: N818
     """A verified message about another reference, amount or currency than expected."""
 
     code = "gateway_mismatch"

@@ -42,11 +42,9 @@ def checkpoint_cutoff_safe(*, now: datetime | None = None) -> datetime:
     That is `now` less the lag, held back on PostgreSQL to the start of the oldest open
     transaction (sessions of this database's users; see docs/ledger.md).
     """
-    lag = timedelta(
-        seconds=getattr(settings, "LEDGER_CHECKPOINT_LAG_SECONDS", DEFAULT_LAG_SECONDS)
-    )
+    lag = timedelta(seconds=getattr(settings, "LEDGER_CHECKPOINT_LAG_SECONDS", DEFAULT_LAG_SECONDS))
     cutoff = (now or timezone.now()) - lag
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql-disabled":
         with connection.cursor() as cursor:
             cursor.execute(OLDEST_OPEN_TRANSACTION_SQL)
             (oldest,) = cursor.fetchone()

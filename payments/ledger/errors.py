@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from config.errors import Conflict, ValidationFailed
 
 
-class InvalidPosting(ValidationFailed):  # noqa: N818
+class InvalidPosting(ValidationFailed):
     """The lines do not make a valid posting (unbalanced, non-positive, wrong currency...)."""
 
     code = "ledger_invalid_posting"

@@ -231,9 +231,7 @@ class LedgerBalanceCheckpoint(models.Model):
     check recomputes the latest checkpoint of every account from the entries.
     """
 
-    account = models.ForeignKey(
-        LedgerAccount, on_delete=models.PROTECT, related_name="checkpoints"
-    )
+    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="checkpoints")
     cutoff = models.DateTimeField(_("cutoff"))
     debit_total = models.BigIntegerField(_("debit total"))
     credit_total = models.BigIntegerField(_("credit total"))

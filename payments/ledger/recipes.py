@@ -140,7 +140,11 @@ def payout_completion_lines(*, merchant: Merchant, amount: int, currency: str) -
 
 
 def fee_lines(
-    *, merchant: Merchant, amount: int, currency: str, from_kind: str = AccountKind.MERCHANT_AVAILABLE
+    *,
+    merchant: Merchant,
+    amount: int,
+    currency: str,
+    from_kind: str = AccountKind.MERCHANT_AVAILABLE,
 ) -> list[Line]:
     """Lines of a fee charged outside a payment (e.g. a payout fee): balance to fee revenue."""
     return [

@@ -159,7 +159,9 @@ def merchant_balances(
     Scoped to the merchant: only its own accounts are read. A currency appears once the
     merchant has an account in it.
     """
-    accounts = LedgerAccount.objects.filter(merchant=merchant, kind__in=sorted(MERCHANT_ACCOUNT_KINDS))
+    accounts = LedgerAccount.objects.filter(
+        merchant=merchant, kind__in=sorted(MERCHANT_ACCOUNT_KINDS)
+    )
     by_currency: dict[str, dict[str, int]] = defaultdict(dict)
     for totals in account_totals_list(accounts, as_of=as_of):
         field = _MERCHANT_BALANCE_FIELDS[totals.account.kind]
@@ -189,9 +191,7 @@ def posting_get_by_key(key: str) -> LedgerPosting | None:
 def postings_for_source(source: models.Model) -> models.QuerySet[LedgerPosting]:
     """Return the postings recorded for `source` (e.g. a payment), oldest first, with lines."""
     return (
-        LedgerPosting.objects.filter(
-            source_type=source._meta.label_lower, source_id=str(source.pk)
-        )
+        LedgerPosting.objects.filter(source_type=source._meta.label_lower, source_id=str(source.pk))
         .prefetch_related("entries__account")
         .order_by("created_at", "id")
     )

@@ -105,7 +105,9 @@ def account_get_or_create(
     if kind in MERCHANT_ACCOUNT_KINDS and merchant is None:
         raise InvalidPosting(_("This account kind belongs to a merchant."), details={"kind": kind})
     if kind in PLATFORM_ACCOUNT_KINDS and merchant is not None:
-        raise InvalidPosting(_("This account kind belongs to the platform."), details={"kind": kind})
+        raise InvalidPosting(
+            _("This account kind belongs to the platform."), details={"kind": kind}
+        )
     currency_validate(currency)
     account, _created = LedgerAccount.objects.get_or_create(
         kind=kind, merchant=merchant, currency=currency
@@ -141,7 +143,9 @@ def _source_fields(source: models.Model | SourceRef | None) -> tuple[str, str]:
 def _lines_validate(lines: Sequence[Line]) -> None:
     """Refuse lines that cannot form a posting; the database checks the same at COMMIT."""
     if len(lines) < 2:
-        raise InvalidPosting(_("A posting needs at least two lines."), details={"lines": len(lines)})
+        raise InvalidPosting(
+            _("A posting needs at least two lines."), details={"lines": len(lines)}
+        )
     totals: dict[str, dict[str, int]] = {}
     for number, line in enumerate(lines, start=1):
         if not isinstance(line, Line):
@@ -314,10 +318,15 @@ def posting_reverse(
     `PostingAlreadyReversed`. A reversal itself is not reversed (post anew instead).
     """
     if kind not in REVERSAL_POSTING_KINDS:
-        raise InvalidReversal(_("Use a reversal kind for a reversing posting."), details={"kind": kind})
+        raise InvalidReversal(
+            _("Use a reversal kind for a reversing posting."), details={"kind": kind}
+        )
     if posting.kind in REVERSAL_POSTING_KINDS:
         raise InvalidReversal(details={"posting": posting.key})
-    mirror = {EntryDirection.DEBIT: EntryDirection.CREDIT, EntryDirection.CREDIT: EntryDirection.DEBIT}
+    mirror = {
+        EntryDirection.DEBIT: EntryDirection.CREDIT,
+        EntryDirection.CREDIT: EntryDirection.DEBIT,
+    }
     lines = [
         Line(account=entry.account, direction=mirror[entry.direction], amount=entry.amount)
         for entry in posting.entries.select_related("account").order_by("id")

@@ -32,7 +32,9 @@ def ledger_check_alert_send(run_id: int) -> int:
     return alerts.ledger_check_alert_send(run=run)
 
 
-@shared_task(name="payments.ledger.tasks.balance_checkpoints_create", ignore_result=True, acks_late=True)
+@shared_task(
+    name="payments.ledger.tasks.balance_checkpoints_create", ignore_result=True, acks_late=True
+)
 def balance_checkpoints_create() -> int:
     """Write balance checkpoints up to the safe cutoff; return how many accounts got one."""
     return checkpoints.balance_checkpoints_create()

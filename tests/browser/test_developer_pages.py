@@ -136,3 +136,24 @@ def test_the_settlement_page_requests_t0(page, context, live_server, screenshot,
     assert SettlementCycleRequest.objects.get().note == "Daily cash flow"
     screenshot(page, f"settlement-terms-{language}")
     assert violations == []
+
+
+def test_an_invited_person_signs_up_through_the_link(page, live_server, screenshot):
+    from merchants.models import MerchantMembership, TeamRole
+    from merchants.services.team import team_invitation_create, team_invitation_token
+
+    owner = member()
+    invitation = team_invitation_create(actor=owner, email="new@example.com", role=TeamRole.SUPPORT)
+    violations = csp_violations(page)
+    page.goto(f"{live_server.url}/merchants/invitations/{team_invitation_token(invitation)}/")
+    form = page.get_by_test_id("invitation-signup")
+    expect(form).to_be_visible()
+    form.locator("input[name=full_name]").fill("Li Na")
+    form.locator("input[name=password1]").fill("jasmine-tea-2026")
+    form.locator("input[name=password2]").fill("jasmine-tea-2026")
+    screenshot(page, "team-invitation-signup-en")
+    form.locator("button[type=submit]").click()
+    page.wait_for_url(re.compile(r".*/$"))
+    membership = MerchantMembership.objects.get(user__email="new@example.com")
+    assert membership.role == TeamRole.SUPPORT
+    assert violations == []

@@ -349,3 +349,37 @@ def test_a_merchant_without_application_still_has_a_staff_page():
     )
 
     assert response.status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_moves_serialise_on_the_row_lock():
+    import threading
+
+    from django.db import connection
+
+    merchant = MerchantFactory(status=MerchantStatus.SUBMITTED)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def move() -> None:
+        try:
+            barrier.wait()
+            merchant_transition(
+                merchant=type(merchant).objects.get(pk=merchant.pk),
+                to_status=MerchantStatus.UNDER_REVIEW,
+                actor=None,
+            )
+            outcomes.append("moved")
+        except InvalidTransition:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=move) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == ["moved", "refused"]
+    assert MerchantEvent.objects.filter(merchant=merchant).count() == 1

@@ -73,3 +73,32 @@ def test_operations_staff_cannot_own_a_merchant_and_nothing_is_left_behind():
     assert Merchant.objects.count() == 0
     assert ApiKey.objects.count() == 0
     assert not AuditEvent.objects.filter(action="merchant.created").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_key_is_still_printed_when_a_follow_up_task_cannot_be_queued(monkeypatch):
+    # given a broker that refuses the approval email task
+    def unreachable(*args: object) -> None:
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr("merchants.tasks.merchant_notify_decision.delay", unreachable)
+    err = StringIO()
+    out = StringIO()
+    # when the merchant is created and approved
+    call_command(
+        "merchant_create",
+        "--name",
+        "Tea",
+        "--email",
+        "o@example.com",
+        "--approve",
+        stdout=out,
+        stderr=err,
+    )
+    # then everything is committed and the working key is still the last line
+    raw_key = out.getvalue().strip().splitlines()[-1]
+    assert raw_key.startswith("sk_test_")
+    assert Merchant.objects.get().status == "approved"
+    assert "broker down" in err.getvalue()
+    response = Client(headers={"Authorization": f"Bearer {raw_key}"}).get("/api/v1/merchant")
+    assert response.status_code == 200

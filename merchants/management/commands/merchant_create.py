@@ -51,10 +51,13 @@ class Command(BaseCommand):
         except ValidationError:
             raise CommandError(f"--email {email!r} is not a valid email address.") from None
 
+        committed: list[bool] = []
         try:
             with transaction.atomic():
                 user, user_created = self._owner(email)
                 merchant = Merchant.objects.create(name=name)
+                # Registered first, so it runs before the side effects queued below.
+                transaction.on_commit(lambda: committed.append(True))
                 audit_event_record(
                     action="merchant.created",
                     target=merchant,
@@ -74,6 +77,12 @@ class Command(BaseCommand):
                 )
         except ApplicationError as error:
             raise CommandError(error.message) from None
+        except Exception as error:
+            if not committed:
+                raise
+            # The merchant and key exist; only a side effect (e.g. queueing the approval
+            # email on an unreachable broker) failed. The key must still be printed.
+            self.stderr.write(f"Warning: created, but a follow-up task failed: {error!r}")
 
         others = MerchantMembership.objects.filter(user=user, role=TeamRole.OWNER).exclude(
             merchant=merchant

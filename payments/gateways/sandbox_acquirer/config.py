@@ -83,7 +83,7 @@ ADJUSTABLE_FIELDS = (
 )
 
 
-class ConfigInvalid(ValueError):
+class ConfigInvalid(ValueError):  # noqa: N818  (a refusal, named for the domain)
     """A configuration value out of range; the message names it."""
 
 

@@ -72,13 +72,13 @@ class SandboxHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "PaydeskSandboxAcquirer/1.0"
 
-    def do_GET(self) -> None:  # noqa: N802  (http.server's naming)
+    def do_GET(self) -> None:
         self._handle("GET")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._handle("POST")
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         logger.info("%s %s", self.address_string(), format % args)
 
     def _handle(self, method: str) -> None:
@@ -89,8 +89,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
             content_type = "application/json"
         except Exception:  # answer 500 rather than drop the connection; keep the trace
             logger.exception("sandbox acquirer failed on %s %s", method, self.path)
-            error = ApiError(500, "internal_error", "the sandbox acquirer failed")
-            status, body = 500, json.dumps(error.as_dict()).encode()
+            failure = ApiError(500, "internal_error", "the sandbox acquirer failed")
+            status, body = 500, json.dumps(failure.as_dict()).encode()
             content_type = "application/json"
         self._send(method, status, body, content_type)
 
@@ -99,7 +99,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY_BYTES:
             self.close_connection = True  # the unread body must not be parsed as a request
-            raise ApiError(413, "payload_too_large", f"bodies are limited to {MAX_BODY_BYTES} bytes")
+            raise ApiError(
+                413, "payload_too_large", f"bodies are limited to {MAX_BODY_BYTES} bytes"
+            )
         raw = self.rfile.read(length) if length else b""
         if method == "GET" and path == "/healthz":
             return 200, b'{"status":"ok"}', "application/json"

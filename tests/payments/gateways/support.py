@@ -1,0 +1,51 @@
+"""Helpers for the gateway tests: a request builder and the notify receiver's records."""
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from payments.gateways import PayRequest
+from tests.helpers.celery_worker import wait_until
+from tests.helpers.sandbox_acquirer import unique_reference
+
+
+@dataclass(frozen=True)
+class Delivery:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class NotifyReceiver:
+    url: str  # ends with /notify/sandbox/?merchant=m1: the query string is signed too
+    deliveries: list[Delivery] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def for_reference(self, reference: str) -> list[Delivery]:
+        with self.lock:
+            return [d for d in self.deliveries if f'"reference":"{reference}"'.encode() in d.body]
+
+    def wait_for(self, reference: str, count: int, timeout: float = 5.0) -> list[Delivery]:
+        """Wait until `count` deliveries about `reference` arrived; return them."""
+
+        def arrived() -> list[Delivery]:
+            found = self.for_reference(reference)
+            return found if len(found) >= count else []
+
+        return wait_until(
+            arrived, timeout=timeout, interval=0.05, message=f"no {count} notices for {reference}"
+        )
+
+
+def pay_request(amount: int, **fields: Any) -> PayRequest:
+    values: dict[str, Any] = {
+        "reference": unique_reference(),
+        "amount": amount,
+        "currency": "CNY",
+        "channel": "alipay",
+        "merchant_ref": "M-1001",
+        "payer_token": "tok_wallet_123",
+    }
+    return PayRequest(**{**values, **fields})
