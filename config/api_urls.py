@@ -7,6 +7,7 @@ from config.api.docs import ApiDocsView
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("v1/", include("merchants.api_urls")),
+    path("v1/", include("payments.webhooks.api_urls")),
     # OpenAPI 3: YAML by default, JSON with ?format=json.
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", ApiDocsView.as_view(url_name="schema"), name="api_docs"),

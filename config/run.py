@@ -1,4 +1,4 @@
-"""`make run`: prepare the database, then run the web server, a Celery worker and Celery beat.
+"""`make run`: prepare the database, then run web, Celery worker and beat, and the sandbox bank.
 
 Run as `.venv/bin/python -m config.run`. With no environment set it needs no server:
 SQLite and the filesystem broker under var/ (PAYDESK_VAR_DIR). With DATABASE_URL and
@@ -29,7 +29,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_SETTINGS = "config.settings.local"
 STOP_GRACE_SECONDS = 10.0
 READY_TIMEOUT_SECONDS = 90.0
-COLOURS = {"setup": "35", "web": "32", "worker": "34", "beat": "36", "run": "33"}
+COLOURS = {"setup": "35", "web": "32", "worker": "34", "beat": "36", "bank": "90", "run": "33"}
 
 _output_lock = threading.Lock()
 
@@ -112,6 +112,8 @@ def children_for(host: str, port: int) -> list[Child]:
             [python, "-m", "celery", "-A", "config", "worker", "-l", "INFO", "--concurrency=2"],
         ),
         Child("beat", [python, "-m", "celery", "-A", "config", "beat", "-l", "INFO"]),
+        # The sandbox acquirer (a fake bank); its address comes from SANDBOX_ACQUIRER_URL.
+        Child("bank", [python, "manage.py", "sandbox_acquirer"]),
     ]
 
 
@@ -254,6 +256,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", DEFAULT_SETTINGS)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # The sandbox acquirer listens 100 above the web port (8100 for 8000), so two runners on
+    # different ports never clash; web, worker and bank all read it from this variable.
+    env.setdefault("SANDBOX_ACQUIRER_URL", f"http://127.0.0.1:{options.port + 100}")
     public_url = f"http://localhost:{options.port}"
 
     stop = threading.Event()
@@ -299,7 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 break
     finally:
         stop.set()
-        say("run", "stopping web, worker and beat")
+        say("run", "stopping web, worker, beat and bank")
         stop_children(children)
         say("run", "stopped")
     return exit_code

@@ -16,6 +16,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "accounts.tasks.session_cleanup",
         "schedule": crontab(minute=17),
     },
+    # Webhooks: start due retries and recover deliveries whose task was lost.
+    "payments.webhooks.webhook_delivery_sweep": {
+        "task": "payments.webhooks.tasks.webhook_delivery_sweep",
+        "schedule": 60.0,
+    },
     # Ledger: balance checkpoints keep balance reads short (docs/ledger.md).
     "payments.ledger.balance_checkpoints_create": {
         "task": "payments.ledger.tasks.balance_checkpoints_create",

@@ -15,6 +15,7 @@ urlpatterns += i18n_patterns(
     path("accounts/", include("allauth.urls")),
     path("account/2fa/", include("accounts.twofactor.urls")),
     path("merchants/", include("merchants.urls")),
+    path("webhooks/", include("payments.webhooks.urls")),
     path("", include("accounts.urls")),
     prefix_default_language=False,
 )

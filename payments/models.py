@@ -1,6 +1,7 @@
 """Models of the payments app: Django loads them from here, so every sub-package's models
 are imported below. Add your own imports (or model classes) after the ledger's."""
 
+from payments.domain.models import IdempotencyRecord, Payment, PaymentEvent
 from payments.ledger.models import (
     LedgerAccount,
     LedgerBalanceCheckpoint,
@@ -18,3 +19,4 @@ __all__ = [
     "LedgerPosting",
 ]
 __all__ += ["WebhookAttempt", "WebhookDelivery", "WebhookEvent"]
+__all__ += ["IdempotencyRecord", "Payment", "PaymentEvent"]

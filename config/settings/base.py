@@ -185,6 +185,11 @@ SANDBOX_ACQUIRER_RESPONSE_SECRET = env(
 # Where the sandbox posts notifications when a request names no notify_url ("" = nowhere).
 SANDBOX_ACQUIRER_NOTIFY_URL = env("SANDBOX_ACQUIRER_NOTIFY_URL", default="")
 
+# Webhook delivery (payments/webhooks, docs/webhooks.md): retries stop this many days after
+# the event, and an endpoint with nothing but failures for this many days is disabled.
+WEBHOOK_RETRY_WINDOW_DAYS = env.int("WEBHOOK_RETRY_WINDOW_DAYS", default=3)
+WEBHOOK_DISABLE_AFTER_DAYS = env.int("WEBHOOK_DISABLE_AFTER_DAYS", default=3)
+
 # Email
 EMAIL_CONFIG = env.email("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
@@ -192,6 +197,15 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Paydesk <no-reply@paydes
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Links in emails sent from Celery (no request there to build them from).
 PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://localhost:8000").rstrip("/")
+
+# Payments (docs/payments.md): an unconfirmed payment expires after PAYMENT_EXPIRY_MINUTES;
+# payers open PAYMENT_CHECKOUT_BASE_URL/checkout/<token>; the acquirer posts its notifications
+# to PAYMENT_NOTIFY_BASE_URL/api/acquirer/<gateway>/notify; Idempotency-Key records are kept
+# at least IDEMPOTENCY_KEY_RETENTION_HOURS.
+PAYMENT_EXPIRY_MINUTES = env.int("PAYMENT_EXPIRY_MINUTES", default=30)
+PAYMENT_CHECKOUT_BASE_URL = env("PAYMENT_CHECKOUT_BASE_URL", default=PORTAL_BASE_URL)
+PAYMENT_NOTIFY_BASE_URL = env("PAYMENT_NOTIFY_BASE_URL", default=PORTAL_BASE_URL)
+IDEMPOTENCY_KEY_RETENTION_HOURS = env.int("IDEMPOTENCY_KEY_RETENTION_HOURS", default=24)
 
 # Celery: an embedded filesystem broker when CELERY_BROKER_URL is not set.
 # "localhost" only silences kombu's "No hostname was supplied" warning on every connect.

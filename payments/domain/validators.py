@@ -14,8 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 # Active ISO 4217 currency codes that a payment can be made in (funds, precious metals
 # and testing codes such as XAU, XTS or USN are left out on purpose).
-ISO_4217_CURRENCIES: frozenset[str] = frozenset(
-    """
+_ISO_4217_CODES = """
     AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN
     BWP BYN BZD CAD CDF CHF CLP CNY COP CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR
     FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD
@@ -24,8 +23,8 @@ ISO_4217_CURRENCIES: frozenset[str] = frozenset(
     QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS
     TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VED VES VND VUV WST XAF XCD XCG XOF XPF
     YER ZAR ZMW ZWG
-    """.split()
-)
+"""
+ISO_4217_CURRENCIES: frozenset[str] = frozenset(_ISO_4217_CODES.split())
 DEFAULT_CURRENCY = "CNY"
 
 # The operations report's regions, and the provinces (ISO 3166-2:CN) in each. A payment
@@ -132,10 +131,7 @@ def region_validate(value: Any) -> tuple[str, str]:
     if code in PROVINCE_REGIONS:
         return code, PROVINCE_REGIONS[code]
     raise ValidationError(
-        _(
-            "Use east, north, south, other, or a province code such as CN-ZJ "
-            "(ISO 3166-2:CN)."
-        ),
+        _("Use east, north, south, other, or a province code such as CN-ZJ (ISO 3166-2:CN)."),
         code="invalid_region",
     )
 

@@ -127,7 +127,7 @@ def _account_checks() -> tuple[list[dict[str, Any]], int]:
     One statement, so one snapshot: an entry committed while the check runs is either in
     both sides or in neither.
     """
-    accounts = accounts_with_totals(LedgerAccount.objects.all()).annotate(
+    accounts: models.QuerySet[Any] = accounts_with_totals(LedgerAccount.objects.all()).annotate(
         full_debits=_full_sum(EntryDirection.DEBIT),
         full_credits=_full_sum(EntryDirection.CREDIT),
         full_entries=_full_sum(None),

@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from django.db import models
 from django.db.models import Count, OuterRef, Subquery, Sum, Value
@@ -57,7 +58,7 @@ class MerchantBalance:
     payouts_in_transit: int = 0
 
 
-_MERCHANT_BALANCE_FIELDS = {
+_MERCHANT_BALANCE_FIELDS: dict[str, str] = {
     AccountKind.MERCHANT_PENDING: "pending",
     AccountKind.MERCHANT_AVAILABLE: "available",
     AccountKind.MERCHANT_REFUNDS_IN_TRANSIT: "refunds_in_transit",
@@ -126,9 +127,10 @@ def account_totals_list(
     accounts: models.QuerySet[LedgerAccount], *, as_of: datetime | None = None
 ) -> list[AccountTotals]:
     """Return the debit and credit totals of every account in `accounts`, in one query."""
+    annotated: Iterable[Any] = accounts_with_totals(accounts, as_of=as_of)
     return [
         AccountTotals(account=account, debits=account.debits, credits=account.credits)
-        for account in accounts_with_totals(accounts, as_of=as_of)
+        for account in annotated
     ]
 
 

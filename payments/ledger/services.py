@@ -323,7 +323,7 @@ def posting_reverse(
         )
     if posting.kind in REVERSAL_POSTING_KINDS:
         raise InvalidReversal(details={"posting": posting.key})
-    mirror = {
+    mirror: dict[str, str] = {
         EntryDirection.DEBIT: EntryDirection.CREDIT,
         EntryDirection.CREDIT: EntryDirection.DEBIT,
     }

@@ -44,7 +44,6 @@ RETRY_DELAYS: tuple[datetime.timedelta, ...] = (
     datetime.timedelta(hours=5),
     *(datetime.timedelta(hours=10),) * 6,
 )
-RETRY_WINDOW = datetime.timedelta(days=3)
 CONNECT_TIMEOUT_SECONDS = 3.0
 READ_TIMEOUT_SECONDS = 10.0
 # Longer than a whole attempt (connect + read timeouts, plus writing the result).
@@ -63,9 +62,7 @@ def webhook_retry_at(
     if attempts_made < 1 or attempts_made > len(RETRY_DELAYS):
         return None
     retry_at = now + RETRY_DELAYS[attempts_made - 1]
-    window = datetime.timedelta(
-        days=getattr(settings, "WEBHOOK_RETRY_WINDOW_DAYS", RETRY_WINDOW.days)
-    )
+    window = datetime.timedelta(days=settings.WEBHOOK_RETRY_WINDOW_DAYS)
     if retry_at > created_at + window:
         return None
     return retry_at

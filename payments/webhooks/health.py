@@ -30,13 +30,11 @@ from payments.webhooks.models import (
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_DISABLE_AFTER_DAYS = 3
 SENT_MARKER_TTL = 7 * 24 * 3600
 
 
 def _disable_after() -> datetime.timedelta:
-    days = getattr(settings, "WEBHOOK_DISABLE_AFTER_DAYS", DEFAULT_DISABLE_AFTER_DAYS)
-    return datetime.timedelta(days=days)
+    return datetime.timedelta(days=settings.WEBHOOK_DISABLE_AFTER_DAYS)
 
 
 def webhook_endpoint_failing_since(endpoint: WebhookEndpoint) -> datetime.datetime | None:

@@ -1,5 +1,6 @@
 """Webhook events (the outbox), their deliveries to endpoints and every delivery attempt."""
 
+import json
 import secrets
 from typing import ClassVar
 
@@ -59,6 +60,11 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.public_id} {self.type}"
+
+    @property
+    def payload_pretty(self) -> str:
+        """The payload as indented JSON, for people (deliveries send the compact form)."""
+        return json.dumps(self.payload, indent=2, ensure_ascii=False, sort_keys=True)
 
 
 class DeliveryStatus(models.TextChoices):

@@ -11,9 +11,14 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from merchants.models import ApiMode, Merchant, WebhookEventType
+from accounts.models import User
+from accounts.services.audit import audit_event_record
+from config.errors import Conflict, NotFound
+from merchants.models import ApiKey, ApiMode, Merchant, WebhookEndpoint, WebhookEventType
 from merchants.selectors.webhooks import webhook_endpoint_list_for_event
 from payments.webhooks.models import (
     DeliveryStatus,
@@ -133,3 +138,78 @@ def webhook_event_publish(
         # minute sweep (webhook_delivery_sweep) queues whatever was not queued here.
         transaction.on_commit(lambda: _deliveries_queue(delivery_ids), robust=True)
     return event
+
+
+def webhook_event_redeliver(
+    *,
+    event: WebhookEvent,
+    endpoint: WebhookEndpoint | None = None,
+    actor: User | None = None,
+    api_key: ApiKey | None = None,
+    request: HttpRequest | None = None,
+) -> list[WebhookDelivery]:
+    """Queue an immediate attempt of `event` to `endpoint` (or to all its endpoints).
+
+    Any delivery may be redelivered, succeeded and abandoned ones too. A failing attempt
+    counts in the retry schedule: inside the event's three days the retries go on, after
+    them the delivery is abandoned again. Refused (Conflict) for an endpoint that is
+    disabled or no longer subscribed, and for a delivery being sent right now. Audited.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        deliveries = list(
+            WebhookDelivery.objects.select_for_update(of=("self",))
+            .select_related("endpoint")
+            .filter(event=event)
+            .order_by("id")
+        )
+        if endpoint is not None:
+            deliveries = [d for d in deliveries if d.endpoint_id == endpoint.pk]
+            if not deliveries:
+                raise NotFound(
+                    _("This event was not sent to that endpoint."),
+                    code="webhook_delivery_not_found",
+                )
+        sendable = [d for d in deliveries if d.endpoint and d.endpoint.wants(event.type)]
+        if not sendable:
+            raise Conflict(
+                _(
+                    "The endpoint is disabled or no longer subscribed to this event type: "
+                    "enable it, or subscribe it again, before redelivering."
+                ),
+                code="webhook_endpoint_disabled",
+            )
+        if any(d.leased_until is not None and d.leased_until > now for d in sendable):
+            raise Conflict(
+                _("This event is being delivered right now. Try again in a minute."),
+                code="webhook_delivery_in_progress",
+            )
+        for delivery in sendable:
+            delivery.status = DeliveryStatus.PENDING
+            delivery.next_attempt_at = now
+            delivery.redelivery_requested_at = now
+            delivery.queued_at = now
+            delivery.completed_at = None
+            delivery.save(
+                update_fields=[
+                    "status",
+                    "next_attempt_at",
+                    "redelivery_requested_at",
+                    "queued_at",
+                    "completed_at",
+                ]
+            )
+        audit_event_record(
+            action="webhook_event.redeliver",
+            actor=actor,
+            target=event,
+            after={
+                "event": event.public_id,
+                "endpoints": [str(d.endpoint.public_id) for d in sendable if d.endpoint],
+                **({"api_key": api_key.masked} if api_key is not None else {}),
+            },
+            request=request,
+        )
+        delivery_ids = [delivery.pk for delivery in sendable]
+        transaction.on_commit(lambda: _deliveries_queue(delivery_ids), robust=True)
+    return sendable

@@ -7,7 +7,7 @@
 One instance serves the whole session (state in a temporary directory), so use unique
 references (`unique_reference()`). It runs with rates of 0 (only magic amounts misbehave),
 no latency, a time-out outcome that waits the read timeout + 1 s, async results after
-0.2 s and every notification delivered 3 times, 0.1 s apart. A test that changes the
+0.1 s and every notification delivered 3 times, 0.05 s apart. A test that changes the
 rates uses `with sandbox_acquirer.configured(decline_rate=...)`, which restores them.
 """
 
@@ -34,9 +34,9 @@ from payments.gateways.signing import signature_headers
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 READY_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 10.0
-ASYNC_DELAY_MS = 200
+ASYNC_DELAY_MS = 100
 NOTIFY_REPEATS = 3
-NOTIFY_INTERVAL_MS = 100
+NOTIFY_INTERVAL_MS = 50
 
 
 def unique_reference(prefix: str = "pay") -> str:

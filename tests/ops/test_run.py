@@ -119,7 +119,7 @@ def test_runner_serves_the_portal_and_ctrl_c_stops_every_process(runner: Runner)
     assert runner.get("/healthz") == 200
     assert runner.get("/accounts/login/") == 200
     children = runner.children()
-    assert sorted(children) == ["beat", "web", "worker"]
+    assert sorted(children) == ["bank", "beat", "web", "worker"]
     assert f"Paydesk is ready. Open http://localhost:{runner.port}" in runner.log()
 
     # when the user presses Ctrl-C

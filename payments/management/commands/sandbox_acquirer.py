@@ -95,14 +95,14 @@ class Command(BaseCommand):
         previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         # serve_forever in a thread: shutdown() must come from another thread than the loop.
         loop = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True
+            target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
         )
         loop.start()
         where = "memory" if config.state_dir is None else str(config.state_dir)
         self.stdout.write(f"Sandbox acquirer listening on {server.base_url} (state: {where})")
         self.stdout.flush()
         try:
-            while not stop.wait(0.5):
+            while not stop.wait(0.1):
                 if not loop.is_alive():
                     raise CommandError("The sandbox acquirer's server loop stopped unexpectedly")
         finally:

@@ -4,7 +4,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from payments.gateways import PayRequest
+from payments.gateways import GatewayResult, PayRequest, RefundResult
+from payments.gateways.sandbox import SandboxGateway
 from tests.helpers.celery_worker import wait_until
 from tests.helpers.sandbox_acquirer import unique_reference
 
@@ -49,3 +50,27 @@ def pay_request(amount: int, **fields: Any) -> PayRequest:
         "payer_token": "tok_wallet_123",
     }
     return PayRequest(**{**values, **fields})
+
+
+def final_payment(gateway: SandboxGateway, reference: str, timeout: float) -> GatewayResult:
+    """Query until the acquirer reports a final state for the payment; return it."""
+
+    def final() -> GatewayResult | None:
+        result = gateway.query(reference)
+        return result if result.is_final else None
+
+    result = wait_until(final, timeout=timeout, message=f"{reference} did not become final")
+    assert result is not None
+    return result
+
+
+def final_refund(gateway: SandboxGateway, refund_reference: str, timeout: float) -> RefundResult:
+    """Query until the acquirer reports a final state for the refund; return it."""
+
+    def final() -> RefundResult | None:
+        result = gateway.refund_query(refund_reference)
+        return result if result.is_final else None
+
+    result = wait_until(final, timeout=timeout, message=f"{refund_reference} is not final")
+    assert result is not None
+    return result

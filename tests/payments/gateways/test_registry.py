@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from pytest_django.fixtures import Settings
 
 from payments.gateways import GatewayStatus, get_gateway
 from payments.gateways.sandbox import SandboxGateway
@@ -9,7 +10,7 @@ from tests.helpers.sandbox_acquirer import SandboxAcquirer
 from tests.payments.gateways.support import pay_request
 
 
-def test_the_sandbox_adapter_is_built_from_settings(settings: pytest.FixtureRequest) -> None:
+def test_the_sandbox_adapter_is_built_from_settings(settings: Settings) -> None:
     settings.PAYMENT_GATEWAY = "sandbox"
     settings.SANDBOX_ACQUIRER_URL = "http://acquirer.test:9000"
     settings.PAYMENT_GATEWAY_CONNECT_TIMEOUT = 0.5
@@ -26,7 +27,7 @@ def test_the_sandbox_adapter_is_built_from_settings(settings: pytest.FixtureRequ
     assert "secret" not in repr(gateway)
 
 
-def test_an_unknown_gateway_name_is_a_configuration_error(settings: pytest.FixtureRequest) -> None:
+def test_an_unknown_gateway_name_is_a_configuration_error(settings: Settings) -> None:
     settings.PAYMENT_GATEWAY = "no-such-bank"
 
     with pytest.raises(ImproperlyConfigured, match="no-such-bank"):
@@ -36,7 +37,7 @@ def test_an_unknown_gateway_name_is_a_configuration_error(settings: pytest.Fixtu
 
 
 def test_get_gateway_talks_to_the_running_sandbox(
-    sandbox_acquirer: SandboxAcquirer, settings: pytest.FixtureRequest
+    sandbox_acquirer: SandboxAcquirer, settings: Settings
 ) -> None:
     sandbox_acquirer.use_in(settings)
 

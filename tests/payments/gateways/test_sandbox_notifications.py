@@ -132,7 +132,7 @@ def test_forged_stale_and_replayed_notifications_are_refused(
         body=genuine.body,
         now=time.time() - 301,
     )
-    refusals = {
+    refusals: dict[str, dict[str, object]] = {
         "tampered amount": {"body": tampered_body},
         "bad signature": {"headers": forged_signature},
         "another path": {"path": "/notify/sandbox/?merchant=m2"},

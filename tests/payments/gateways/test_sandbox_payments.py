@@ -13,9 +13,8 @@ from payments.gateways import (
     PayRequest,
 )
 from payments.gateways.sandbox import SandboxGateway
-from tests.helpers.celery_worker import wait_until
 from tests.helpers.sandbox_acquirer import SandboxAcquirer, unique_reference
-from tests.payments.gateways.support import pay_request
+from tests.payments.gateways.support import final_payment, pay_request
 
 
 def test_an_ordinary_amount_is_approved_and_query_agrees(gateway: SandboxGateway) -> None:
@@ -72,10 +71,7 @@ def test_a_time_out_raises_and_the_payment_later_succeeds_once(
     # then the acquirer still works on it; a retry with the same reference does not charge again
     assert gateway.query(request.reference).status is GatewayStatus.PROCESSING
     assert gateway.pay(request).status is GatewayStatus.PROCESSING
-    final = wait_until(
-        lambda: (r := gateway.query(request.reference)).is_final and r,
-        timeout=sandbox_acquirer.hang_seconds + 2,
-    )
+    final = final_payment(gateway, request.reference, timeout=sandbox_acquirer.hang_seconds + 2)
     assert final.status is GatewayStatus.SUCCEEDED
     assert gateway.pay(request) == final
 
@@ -91,10 +87,7 @@ def test_a_time_out_can_end_in_failure(
         gateway.pay(request)
 
     # then a later query tells the failure and its reason
-    final = wait_until(
-        lambda: (r := gateway.query(request.reference)).is_final and r,
-        timeout=sandbox_acquirer.hang_seconds + 2,
-    )
+    final = final_payment(gateway, request.reference, timeout=sandbox_acquirer.hang_seconds + 2)
     assert (final.status, final.decline_code) == (GatewayStatus.FAILED, "issuer_unavailable")
 
 

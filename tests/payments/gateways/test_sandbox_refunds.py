@@ -12,9 +12,8 @@ from payments.gateways import (
     RefundRequest,
 )
 from payments.gateways.sandbox import SandboxGateway
-from tests.helpers.celery_worker import wait_until
 from tests.helpers.sandbox_acquirer import SandboxAcquirer, unique_reference
-from tests.payments.gateways.support import pay_request
+from tests.payments.gateways.support import final_refund, pay_request
 
 
 def captured(gateway: SandboxGateway, amount: int) -> str:
@@ -138,9 +137,8 @@ def test_a_timed_out_refund_retried_with_its_reference_is_paid_once(
         gateway.refund(refund_request(payment, 9201))
     assert raised.value.details["reason"] == "refund_exceeds_captured"
     # and it ends succeeded, once
-    final = wait_until(
-        lambda: (r := gateway.refund_query(request.refund_reference)).is_final and r,
-        timeout=sandbox_acquirer.hang_seconds + 2,
+    final = final_refund(
+        gateway, request.refund_reference, timeout=sandbox_acquirer.hang_seconds + 2
     )
     assert final.status is GatewayStatus.SUCCEEDED
     assert final.acquirer_reference == retried.acquirer_reference

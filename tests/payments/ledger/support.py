@@ -4,7 +4,7 @@ and threads with their own database connections."""
 import threading
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection, connections
 
@@ -12,6 +12,12 @@ from merchants.models import Merchant
 from payments.ledger.models import AccountKind, LedgerAccount, LedgerPosting, PostingKind
 from payments.ledger.recipes import payment_capture_lines, posting_key
 from payments.ledger.services import account_get_or_create, posting_create
+from tests.factories import MerchantFactory
+
+
+def new_merchant() -> Merchant:
+    """Return a new saved merchant (typed: factory-boy's return type is the factory)."""
+    return cast(Merchant, MerchantFactory())
 
 
 def capture(

@@ -8,8 +8,7 @@ from payments.ledger.checkpoints import balance_checkpoints_create
 from payments.ledger.models import LedgerBalanceCheckpoint, LedgerPosting
 from payments.ledger.selectors import account_balance, merchant_balances
 from payments.ledger.services import merchant_accounts_open
-from tests.factories import MerchantFactory
-from tests.payments.ledger.support import accounts, capture, run_in_threads
+from tests.payments.ledger.support import accounts, capture, new_merchant, run_in_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -20,7 +19,7 @@ def _no_checkpoint_lag(settings):
 
 
 def test_a_checkpoint_sums_committed_entries_and_balances_add_the_later_ones():
-    merchant = MerchantFactory()
+    merchant = new_merchant()
     for _ in range(3):
         capture(merchant, amount=10_000, fee=60)
 
@@ -40,8 +39,8 @@ def test_a_checkpoint_sums_committed_entries_and_balances_add_the_later_ones():
 
 
 def test_a_second_run_checkpoints_only_accounts_with_new_entries():
-    merchant = MerchantFactory()
-    other = MerchantFactory()
+    merchant = new_merchant()
+    other = new_merchant()
     capture(merchant, amount=10_000, fee=60)
     capture(other, amount=5_000, fee=30)
     balance_checkpoints_create()
@@ -52,13 +51,15 @@ def test_a_second_run_checkpoints_only_accounts_with_new_entries():
 
     assert second == 2  # the other merchant's pending and the acquirer receivable
     assert third == 0
-    assert LedgerBalanceCheckpoint.objects.filter(account=accounts(merchant)["pending"]).count() == 1
+    assert (
+        LedgerBalanceCheckpoint.objects.filter(account=accounts(merchant)["pending"]).count() == 1
+    )
     assert merchant_balances(merchant=other)[0].pending == 4_970 + 2_000
     assert account_balance(accounts(other)["receivable"]) == 17_000
 
 
 def test_a_checkpoint_never_skips_an_entry_of_a_transaction_still_open():
-    merchant = MerchantFactory()
+    merchant = new_merchant()
     merchant_accounts_open(merchant=merchant, currency="CNY")
     capture(merchant, amount=10_000, fee=60)
     holding, release = threading.Event(), threading.Event()
@@ -89,7 +90,7 @@ def test_a_checkpoint_never_skips_an_entry_of_a_transaction_still_open():
 
 
 def test_a_balance_as_of_an_instant_counts_only_earlier_postings():
-    merchant = MerchantFactory()
+    merchant = new_merchant()
     first = capture(merchant, amount=10_000, fee=60)
     second = capture(merchant, amount=2_000, fee=20)
     balance_checkpoints_create()

@@ -9,14 +9,13 @@ from payments.ledger.models import LedgerEntry, LedgerPosting, PostingKind
 from payments.ledger.recipes import payment_capture_lines
 from payments.ledger.selectors import account_balance, merchant_balances
 from payments.ledger.services import merchant_accounts_open, posting_get_or_create
-from tests.factories import MerchantFactory
-from tests.payments.ledger.support import accounts, capture, run_in_threads
+from tests.payments.ledger.support import accounts, capture, new_merchant, run_in_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_ten_simultaneous_notifications_of_one_payment_post_it_once():
-    merchant = MerchantFactory()
+    merchant = new_merchant()
     start = threading.Barrier(10)
 
     def notify(_index: int) -> tuple[int, bool]:
@@ -40,7 +39,7 @@ def test_ten_simultaneous_notifications_of_one_payment_post_it_once():
 
 
 def test_eight_threads_posting_for_one_merchant_all_complete_with_exact_balances():
-    merchant = MerchantFactory()
+    merchant = new_merchant()
     merchant_accounts_open(merchant=merchant, currency="CNY")
     capture(merchant, amount=100, fee=1)  # platform accounts exist before the rush
 
@@ -62,7 +61,7 @@ def test_eight_threads_posting_for_one_merchant_all_complete_with_exact_balances
 
 
 def test_a_posting_never_waits_for_another_open_posting_of_the_same_merchant():
-    merchant = MerchantFactory()
+    merchant = new_merchant()
     merchant_accounts_open(merchant=merchant, currency="CNY")
     capture(merchant, amount=100, fee=1)
     holding = threading.Event()

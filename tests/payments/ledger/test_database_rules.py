@@ -7,25 +7,28 @@ from django.db import IntegrityError, ProgrammingError, connection, transaction
 
 from payments.ledger.models import EntryDirection, LedgerAccount, LedgerEntry, LedgerPosting
 from payments.ledger.selectors import account_balance
-from tests.factories import MerchantFactory
-from tests.payments.ledger.support import accounts, capture, raw_posting
+from tests.payments.ledger.support import accounts, capture, new_merchant, raw_posting
 
 DEBIT, CREDIT = EntryDirection.DEBIT, EntryDirection.CREDIT
 
 
 @pytest.mark.django_db(transaction=True)
 def test_an_unbalanced_raw_insert_is_accepted_per_statement_and_refused_at_commit():
-    merchant = MerchantFactory()
+    merchant = new_merchant()
     book = accounts(merchant)
     inserted_before_commit = None
 
-    with pytest.raises(IntegrityError, match=r"unbalanced in CNY: debits 100, credits 90"):
-        with transaction.atomic():
-            posting_id = raw_posting(
-                "raw:unbalanced",
-                [(book["receivable"].pk, DEBIT, 100, "CNY"), (book["pending"].pk, CREDIT, 90, "CNY")],
-            )
-            inserted_before_commit = LedgerEntry.objects.filter(posting_id=posting_id).count()
+    unbalanced = [
+        (book["receivable"].pk, DEBIT, 100, "CNY"),
+        (book["pending"].pk, CREDIT, 90, "CNY"),
+    ]
+
+    with (
+        pytest.raises(IntegrityError, match=r"unbalanced in CNY: debits 100, credits 90"),
+        transaction.atomic(),
+    ):
+        posting_id = raw_posting("raw:unbalanced", unbalanced)
+        inserted_before_commit = LedgerEntry.objects.filter(posting_id=posting_id).count()
 
     assert inserted_before_commit == 2  # the check waited for COMMIT
     assert LedgerPosting.objects.count() == 0
@@ -34,7 +37,7 @@ def test_an_unbalanced_raw_insert_is_accepted_per_statement_and_refused_at_commi
 
 @pytest.mark.django_db(transaction=True)
 def test_an_unbalanced_orm_bulk_create_around_the_service_is_refused_at_commit():
-    merchant = MerchantFactory()
+    merchant = new_merchant()
     book = accounts(merchant)
 
     with pytest.raises(IntegrityError, match="unbalanced"), transaction.atomic():
@@ -60,7 +63,7 @@ def test_an_unbalanced_orm_bulk_create_around_the_service_is_refused_at_commit()
 
 @pytest.mark.django_db(transaction=True)
 def test_a_posting_needs_two_entries_in_the_database_too():
-    merchant = MerchantFactory()
+    merchant = new_merchant()
     book = accounts(merchant)
 
     with pytest.raises(IntegrityError, match="has 0 entries"), transaction.atomic():
@@ -73,7 +76,7 @@ def test_a_posting_needs_two_entries_in_the_database_too():
 
 @pytest.mark.django_db(transaction=True)
 def test_a_balanced_raw_posting_commits():
-    merchant = MerchantFactory()
+    merchant = new_merchant()
     book = accounts(merchant)
 
     with transaction.atomic():
@@ -88,7 +91,7 @@ def test_a_balanced_raw_posting_commits():
 
 @pytest.mark.django_db(transaction=True)
 def test_entries_cannot_be_added_to_a_committed_posting_even_balanced():
-    merchant = MerchantFactory()
+    merchant = new_merchant()
     posting = capture(merchant, amount=1_000, fee=10)
     book = accounts(merchant)
 
@@ -114,9 +117,9 @@ def test_entries_cannot_be_added_to_a_committed_posting_even_balanced():
 
 @pytest.mark.django_db
 def test_entries_and_postings_cannot_be_updated_or_deleted():
-    merchant = MerchantFactory()
+    merchant = new_merchant()
     posting = capture(merchant, amount=1_000, fee=10)
-    entry = posting.entries.order_by("id").first()
+    entry = posting.entries.order_by("id")[0]
 
     with pytest.raises(ProgrammingError, match="append-only: UPDATE refused"), transaction.atomic():
         LedgerEntry.objects.filter(pk=entry.pk).update(amount=1)
@@ -124,9 +127,12 @@ def test_entries_and_postings_cannot_be_updated_or_deleted():
         LedgerEntry.objects.filter(pk=entry.pk).delete()
     with pytest.raises(ProgrammingError, match="append-only: UPDATE refused"), transaction.atomic():
         LedgerPosting.objects.filter(pk=posting.pk).update(memo="edited")
-    with pytest.raises(ProgrammingError, match="append-only: DELETE refused"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM payments_ledger_posting WHERE id = %s", [posting.pk])
+    with (
+        pytest.raises(ProgrammingError, match="append-only: DELETE refused"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("DELETE FROM payments_ledger_posting WHERE id = %s", [posting.pk])
     with pytest.raises(ProgrammingError, match="append-only: UPDATE refused"), transaction.atomic():
         LedgerAccount.objects.filter(pk=entry.account_id).update(currency="USD")
 
@@ -139,7 +145,7 @@ def test_entries_and_postings_cannot_be_updated_or_deleted():
 
 @pytest.mark.django_db
 def test_an_entry_in_another_currency_than_its_account_is_refused():
-    merchant = MerchantFactory()
+    merchant = new_merchant()
     book = accounts(merchant)
 
     with pytest.raises(IntegrityError, match="entry in USD on account"), transaction.atomic():
@@ -161,7 +167,7 @@ def test_a_currency_is_three_capital_letters_in_the_database_too():
 
 @pytest.mark.django_db
 def test_the_database_stamps_the_time_so_nothing_is_backdated():
-    merchant = MerchantFactory()
+    merchant = new_merchant()
     book = accounts(merchant)
     with connection.cursor() as cursor:
         cursor.execute("SELECT transaction_timestamp()")
@@ -195,7 +201,7 @@ def test_the_database_stamps_the_time_so_nothing_is_backdated():
 
 @pytest.mark.django_db
 def test_a_non_positive_amount_is_refused_by_the_database():
-    merchant = MerchantFactory()
+    merchant = new_merchant()
     book = accounts(merchant)
 
     with pytest.raises(IntegrityError, match="ledger_entry_positive"), transaction.atomic():

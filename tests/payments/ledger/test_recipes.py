@@ -24,7 +24,7 @@ from payments.ledger.selectors import (
     trial_balance,
 )
 from payments.ledger.services import posting_create, posting_reverse
-from tests.factories import MerchantFactory
+from tests.payments.ledger.support import new_merchant
 
 pytestmark = pytest.mark.django_db
 
@@ -39,8 +39,8 @@ def post(key: str, kind: str, lines) -> LedgerPosting:
 
 
 def test_a_payments_life_from_capture_to_payout_keeps_every_balance_exact():
-    merchant = MerchantFactory()
-    bystander = MerchantFactory()
+    merchant = new_merchant()
+    bystander = new_merchant()
     post(
         "payment:b:capture",
         PostingKind.PAYMENT_CAPTURE,
@@ -128,7 +128,7 @@ def test_a_payments_life_from_capture_to_payout_keeps_every_balance_exact():
 
 
 def test_a_fee_equal_to_the_amount_leaves_no_merchant_line():
-    merchant = MerchantFactory()
+    merchant = new_merchant()
 
     lines = payment_capture_lines(merchant=merchant, amount=50, fee=50, currency="CNY")
 
@@ -140,14 +140,14 @@ def test_a_fee_equal_to_the_amount_leaves_no_merchant_line():
 
 @pytest.mark.parametrize("fee", [-1, 10_001, 1.5])
 def test_a_fee_is_between_zero_and_the_amount(fee):
-    merchant = MerchantFactory()
+    merchant = new_merchant()
 
     with pytest.raises(InvalidPosting):
         payment_capture_lines(merchant=merchant, amount=10_000, fee=fee, currency="CNY")
 
 
 def test_a_refund_comes_from_a_merchant_balance_only():
-    merchant = MerchantFactory()
+    merchant = new_merchant()
 
     with pytest.raises(InvalidPosting):
         refund_lines(
@@ -156,7 +156,7 @@ def test_a_refund_comes_from_a_merchant_balance_only():
 
 
 def test_a_fee_and_a_write_off_move_between_merchant_and_platform():
-    merchant = MerchantFactory()
+    merchant = new_merchant()
     post(
         "payout-fee:1",
         PostingKind.FEE,
@@ -176,4 +176,4 @@ def test_a_fee_and_a_write_off_move_between_merchant_and_platform():
 
 
 def test_a_merchant_without_accounts_has_no_balances():
-    assert merchant_balances(merchant=MerchantFactory()) == []
+    assert merchant_balances(merchant=new_merchant()) == []

@@ -28,8 +28,7 @@ from payments.ledger.services import (
     posting_get_or_create,
     posting_reverse,
 )
-from tests.factories import MerchantFactory
-from tests.payments.ledger.support import accounts, capture
+from tests.payments.ledger.support import accounts, capture, new_merchant
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +38,7 @@ def ledger_rows() -> tuple[int, int]:
 
 
 def test_a_capture_with_fee_posts_three_balanced_lines():
-    merchant = MerchantFactory()
+    merchant = new_merchant()
 
     posting = capture(merchant, amount=10_000, fee=60, key="payment:p1:capture")
 
@@ -61,7 +60,7 @@ def test_a_capture_with_fee_posts_three_balanced_lines():
 
 
 def test_the_same_key_posts_once_however_often_it_arrives():
-    merchant = MerchantFactory()
+    merchant = new_merchant()
     first = capture(merchant, key="payment:p2:capture")
 
     repeats = [capture(merchant, key="payment:p2:capture") for _ in range(5)]
@@ -72,7 +71,7 @@ def test_the_same_key_posts_once_however_often_it_arrives():
 
 
 def test_get_or_create_says_whether_it_posted():
-    merchant = MerchantFactory()
+    merchant = new_merchant()
     lines = payment_capture_lines(merchant=merchant, amount=500, fee=0, currency="CNY")
 
     first = posting_get_or_create(key="k:1", kind=PostingKind.PAYMENT_CAPTURE, lines=lines)
@@ -84,7 +83,7 @@ def test_get_or_create_says_whether_it_posted():
 
 
 def test_the_same_key_with_other_lines_is_a_conflict_and_changes_nothing():
-    merchant = MerchantFactory()
+    merchant = new_merchant()
     capture(merchant, amount=10_000, fee=60, key="payment:p3:capture")
 
     with pytest.raises(PostingKeyConflict) as raised:
@@ -96,7 +95,7 @@ def test_the_same_key_with_other_lines_is_a_conflict_and_changes_nothing():
 
 
 def test_the_same_key_with_another_kind_is_a_conflict():
-    merchant = MerchantFactory()
+    merchant = new_merchant()
     lines = payment_capture_lines(merchant=merchant, amount=500, fee=5, currency="CNY")
     posting_create(key="k:kind", kind=PostingKind.PAYMENT_CAPTURE, lines=lines)
 
@@ -108,7 +107,7 @@ def test_the_same_key_with_another_kind_is_a_conflict():
 
 
 def test_an_unbalanced_posting_is_refused_in_python_and_nothing_is_written():
-    merchant = MerchantFactory()
+    merchant = new_merchant()
     book = accounts(merchant)
 
     with pytest.raises(UnbalancedPosting) as raised:
@@ -124,7 +123,7 @@ def test_an_unbalanced_posting_is_refused_in_python_and_nothing_is_written():
 
 
 def test_each_currency_must_balance_on_its_own():
-    merchant = MerchantFactory()
+    merchant = new_merchant()
     cny = accounts(merchant, "CNY")
     usd = accounts(merchant, "USD")
 
@@ -151,7 +150,7 @@ def test_each_currency_must_balance_on_its_own():
 
 
 def test_a_posting_balanced_in_two_currencies_is_accepted():
-    merchant = MerchantFactory()
+    merchant = new_merchant()
     cny = accounts(merchant, "CNY")
     usd = accounts(merchant, "USD")
 
@@ -166,13 +165,18 @@ def test_a_posting_balanced_in_two_currencies_is_accepted():
         ],
     )
 
-    assert sorted(posting.entries.values_list("currency", flat=True)) == ["CNY", "CNY", "USD", "USD"]
+    assert sorted(posting.entries.values_list("currency", flat=True)) == [
+        "CNY",
+        "CNY",
+        "USD",
+        "USD",
+    ]
     assert account_balance(usd["pending"]) == 100
 
 
 @pytest.mark.parametrize("amount", [0, -5, 1.5, True, "100"])
 def test_amounts_are_positive_whole_minor_units(amount):
-    merchant = MerchantFactory()
+    merchant = new_merchant()
     book = accounts(merchant)
 
     with pytest.raises(InvalidPosting):
@@ -186,7 +190,7 @@ def test_amounts_are_positive_whole_minor_units(amount):
 
 
 def test_a_single_line_is_not_a_posting():
-    merchant = MerchantFactory()
+    merchant = new_merchant()
     book = accounts(merchant)
 
     with pytest.raises(InvalidPosting) as raised:
@@ -200,7 +204,7 @@ def test_a_single_line_is_not_a_posting():
 
 @pytest.mark.parametrize("key", ["", "x" * 201])
 def test_a_key_is_required_and_bounded(key):
-    merchant = MerchantFactory()
+    merchant = new_merchant()
 
     lines = payment_capture_lines(merchant=merchant, amount=100, fee=1, currency="CNY")
 
@@ -211,7 +215,7 @@ def test_a_key_is_required_and_bounded(key):
 
 
 def test_only_a_reversal_kind_may_reverse_and_it_must_name_the_posting():
-    merchant = MerchantFactory()
+    merchant = new_merchant()
     lines = payment_capture_lines(merchant=merchant, amount=100, fee=1, currency="CNY")
 
     with pytest.raises(InvalidPosting):
@@ -221,7 +225,7 @@ def test_only_a_reversal_kind_may_reverse_and_it_must_name_the_posting():
 
 
 def test_accounts_are_created_once_and_scoped():
-    merchant = MerchantFactory()
+    merchant = new_merchant()
 
     first = account_get_or_create(
         kind=AccountKind.MERCHANT_PENDING, currency="CNY", merchant=merchant
@@ -251,7 +255,7 @@ def test_accounts_are_created_once_and_scoped():
 def test_an_account_needs_a_known_kind_the_right_owner_and_an_iso_currency(
     kind, with_merchant, currency
 ):
-    merchant = MerchantFactory()
+    merchant = new_merchant()
 
     with pytest.raises(InvalidPosting):
         account_get_or_create(
@@ -262,7 +266,7 @@ def test_an_account_needs_a_known_kind_the_right_owner_and_an_iso_currency(
 
 
 def test_opening_a_merchants_accounts_creates_each_kind_once():
-    merchant = MerchantFactory()
+    merchant = new_merchant()
 
     opened = merchant_accounts_open(merchant=merchant, currency="CNY")
     reopened = merchant_accounts_open(merchant=merchant, currency="CNY")
@@ -280,7 +284,7 @@ def test_opening_a_merchants_accounts_creates_each_kind_once():
 
 
 def test_a_reversal_mirrors_the_posting_and_restores_the_balances():
-    merchant = MerchantFactory()
+    merchant = new_merchant()
     original = capture(merchant, amount=10_000, fee=60, key="payment:p4:capture")
 
     reversal = posting_reverse(posting=original, key="payment:p4:capture:reversal", memo="test")
@@ -300,7 +304,7 @@ def test_a_reversal_mirrors_the_posting_and_restores_the_balances():
 
 
 def test_a_posting_is_reversed_at_most_once():
-    merchant = MerchantFactory()
+    merchant = new_merchant()
     original = capture(merchant, key="payment:p5:capture")
     reversal = posting_reverse(posting=original, key="payment:p5:reversal")
 
@@ -313,7 +317,7 @@ def test_a_posting_is_reversed_at_most_once():
 
 
 def test_a_reversal_is_not_itself_reversed():
-    merchant = MerchantFactory()
+    merchant = new_merchant()
     original = capture(merchant, key="payment:p6:capture")
     reversal = posting_reverse(posting=original, key="payment:p6:reversal")
 
@@ -324,7 +328,7 @@ def test_a_reversal_is_not_itself_reversed():
 
 
 def test_a_reversal_needs_a_reversal_kind():
-    merchant = MerchantFactory()
+    merchant = new_merchant()
     original = capture(merchant, key="payment:p7:capture")
 
     with pytest.raises(InvalidReversal):
@@ -334,11 +338,13 @@ def test_a_reversal_needs_a_reversal_kind():
 
 
 def test_a_posting_records_its_source_and_is_found_by_it():
-    merchant = MerchantFactory()
+    merchant = new_merchant()
     lines = payment_capture_lines(merchant=merchant, amount=300, fee=3, currency="CNY")
 
     posting = posting_create(
-        key=posting_key("source", merchant.pk), kind=PostingKind.ADJUSTMENT, lines=lines,
+        key=posting_key("source", merchant.pk),
+        kind=PostingKind.ADJUSTMENT,
+        lines=lines,
         source=merchant,
     )
     other = posting_create(
