@@ -9,7 +9,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/paydesk
 .PHONY: help install run test lint format typecheck messages lock clean
 
 help:
-	@echo "make run        start the portal, a Celery worker and beat at http://localhost:8000"
+	@echo "make run        start the portal, a Celery worker, beat and the sandbox acquirer at http://localhost:8000"
 	@echo "make test       run the whole suite on PostgreSQL"
 	@echo "make lint       ruff and mypy"
 	@echo "make messages   extract and compile the English and Chinese catalogues"

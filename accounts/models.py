@@ -115,3 +115,15 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.actor_email or '-'} {self.action}"
+
+
+# Payer passkeys and email codes live in their own package; importing them here registers
+# them with the accounts app.
+from accounts.passkeys.models import (  # noqa: E402, F401
+    ChallengePurpose,
+    EmailCode,
+    EmailCodePurpose,
+    PasskeyCredential,
+    PasskeyUserHandle,
+    WebAuthnChallenge,
+)

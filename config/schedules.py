@@ -21,6 +21,22 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "payments.webhooks.tasks.webhook_delivery_sweep",
         "schedule": 60.0,
     },
+    # Payments janitor (docs/payments.md): expire payments not confirmed in time...
+    "payments.payment_expiry_sweep": {
+        "task": "payments.tasks.payment_expiry_sweep",
+        "schedule": 60.0,
+    },
+    # ...ask the acquirer about unknown payments whose next_query_at has passed (back-off:
+    # 1 min, 5 min, 1 h, then daily)...
+    "payments.payment_query_sweep": {
+        "task": "payments.tasks.payment_query_sweep",
+        "schedule": 60.0,
+    },
+    # ...and purge Idempotency-Key records past their retention (kept at least 24 h).
+    "payments.idempotency_record_purge": {
+        "task": "payments.tasks.idempotency_record_purge",
+        "schedule": crontab(minute=41),
+    },
     # Ledger: balance checkpoints keep balance reads short (docs/ledger.md).
     "payments.ledger.balance_checkpoints_create": {
         "task": "payments.ledger.tasks.balance_checkpoints_create",

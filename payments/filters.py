@@ -49,9 +49,7 @@ class AmountFilter(django_filters.Filter):
 
 
 class PaymentFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(
-        choices=PaymentStatus.choices, label=_("Status")
-    )
+    status = django_filters.MultipleChoiceFilter(choices=PaymentStatus.choices, label=_("Status"))
     channel = django_filters.MultipleChoiceFilter(
         choices=PaymentChannel.choices, label=_("Channel")
     )
@@ -80,8 +78,8 @@ class PaymentFilter(django_filters.FilterSet):
             ("amount_max", "amount_min", _("The maximum is below the minimum.")),
         )
         for upper, lower, message in checks:
-            if data.get(upper) is not None and data.get(lower) is not None:
-                if data[upper] < data[lower]:
-                    self.form.add_error(upper, message)
-                    return False
+            high, low = data.get(upper), data.get(lower)
+            if high is not None and low is not None and high < low:
+                self.form.add_error(upper, message)
+                return False
         return True

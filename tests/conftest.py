@@ -1,6 +1,8 @@
 """Fixtures shared by the whole suite. Factories live in tests/factories.py."""
 
+import os
 from collections.abc import Iterator
+from unittest import mock
 
 import pytest
 from django.contrib.auth.models import Group
@@ -53,13 +55,24 @@ def celery_test_queue() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup: None, celery_test_queue: str) -> Iterator[CeleryWorker]:
+def celery_worker_process(
+    django_db_setup: None, celery_test_queue: str, sandbox_acquirer: "SandboxAcquirer"
+) -> Iterator[CeleryWorker]:
     """Start one real `celery -A config worker` for the session, on the test database.
 
     Tests using it need `transactional_db` (the worker sees committed rows only) and should
-    poll with `tests.helpers.celery_worker.wait_until`.
+    poll with `tests.helpers.celery_worker.wait_until`. The worker's gateway is the
+    session's sandbox acquirer (payment submission tasks call it); the acquirer's
+    notifications to the worker's notify URL go nowhere.
     """
-    with running_celery_worker(celery_test_queue) as worker:
+    acquirer_environment = {
+        "SANDBOX_ACQUIRER_URL": sandbox_acquirer.base_url,
+        "PAYMENT_NOTIFY_BASE_URL": "http://127.0.0.1:9",
+    }
+    with (
+        mock.patch.dict(os.environ, acquirer_environment),
+        running_celery_worker(celery_test_queue) as worker,
+    ):
         yield worker
 
 

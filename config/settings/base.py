@@ -143,6 +143,13 @@ OTP_TOTP_ISSUER = "Paydesk"
 OTP_TOTP_TOLERANCE = 1
 RECOVERY_CODE_COUNT = 10
 
+# Passkeys (WebAuthn, docs/passkeys.md). Browsers refuse an IP address as RP ID: open the
+# portal at http://localhost:8000 in development. Set all three in a real deployment, e.g.
+# WEBAUTHN_RP_ID=pay.example.com WEBAUTHN_ORIGINS=https://pay.example.com
+WEBAUTHN_RP_ID = env("WEBAUTHN_RP_ID", default="localhost")
+WEBAUTHN_RP_NAME = env("WEBAUTHN_RP_NAME", default="Paydesk")
+WEBAUTHN_ORIGINS = env.list("WEBAUTHN_ORIGINS", default=["http://localhost:8000"])
+
 # Internationalisation: English and Simplified Chinese.
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]

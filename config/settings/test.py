@@ -8,6 +8,9 @@ DATABASES = {
 DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default="test_paydesk")}
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/15")
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
+# The test worker (tests/helpers/celery_worker.py) sets it to its session's queue, so the
+# tasks it sends itself never land on the shared default queue.
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 ACCOUNT_RATE_LIMITS = {**ACCOUNT_RATE_LIMITS}

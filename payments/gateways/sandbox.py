@@ -188,7 +188,11 @@ class SandboxGateway(GatewayAdapter):
         result = _payment_result(self._call_json("POST", "/v1/pay", payload))
         _expect_same(
             "response",
-            {"reference": request.reference, "amount": request.amount, "currency": request.currency},
+            {
+                "reference": request.reference,
+                "amount": request.amount,
+                "currency": request.currency,
+            },
             {"reference": result.reference, "amount": result.amount, "currency": result.currency},
         )
         return result

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import IntegrityError, models, transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from merchants.models import Merchant
@@ -241,6 +242,9 @@ def posting_get_or_create(
     try:
         # A savepoint: a duplicate key must not break the caller's transaction.
         with transaction.atomic():
+            # One time for the header and its lines. PostgreSQL replaces it with the
+            # transaction's start (and returns that); SQLite keeps it.
+            now = timezone.now()
             posting = LedgerPosting.objects.create(
                 key=key,
                 kind=kind,
@@ -248,6 +252,7 @@ def posting_get_or_create(
                 source_id=source_id,
                 reverses=reverses,
                 memo=memo,
+                created_at=now,
             )
             LedgerEntry.objects.bulk_create(
                 [
@@ -257,6 +262,7 @@ def posting_get_or_create(
                         direction=line.direction,
                         amount=line.amount,
                         currency=line.currency,
+                        created_at=posting.created_at,
                     )
                     for line in lines
                 ]

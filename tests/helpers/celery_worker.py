@@ -115,6 +115,8 @@ def running_celery_worker(queue: str) -> Iterator[CeleryWorker]:
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "DATABASE_URL": database_url_for_current_connection(),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        # Tasks the worker itself sends (a retry's delayed task) stay on this session's queue.
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
         "LOG_LEVEL": "INFO",
         "PYTHONUNBUFFERED": "1",
     }

@@ -118,7 +118,7 @@ class SandboxAcquirer:
         return result
 
 
-def _wait_for_listening(process: subprocess.Popen[bytes], log_path: Path) -> str:
+def wait_for_listening(process: subprocess.Popen[bytes], log_path: Path) -> str:
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         text = log_path.read_text(errors="replace")
@@ -174,7 +174,7 @@ def running_sandbox_acquirer(state_dir: Path) -> Iterator[SandboxAcquirer]:
             start_new_session=True,
         )
     try:
-        base_url = _wait_for_listening(process, log_path)
+        base_url = wait_for_listening(process, log_path)
         _wait_until_answering(base_url)
         yield SandboxAcquirer(
             base_url=base_url,

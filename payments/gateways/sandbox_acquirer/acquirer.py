@@ -113,7 +113,9 @@ def _notify_url(data: dict[str, Any]) -> str:
     return url
 
 
-def _new_transaction(kind: str, reference: str, payment_reference: str, **fields: Any) -> Transaction:
+def _new_transaction(
+    kind: str, reference: str, payment_reference: str, **fields: Any
+) -> Transaction:
     return Transaction(
         kind=kind,
         reference=reference,
@@ -155,7 +157,10 @@ class Acquirer:
         merchant_ref = _text(data, "merchant_ref")
         token = _text(data, "payer_token", required=False, limit=128)
         if CARD_NUMBER.match(re.sub(r"[\s-]", "", token)):
-            raise ApiError(400, "card_number_refused", "send the acquirer's token, never a card number")
+            raise ApiError(
+                400, "card_number_refused", "send the acquirer's token, never a card number"
+            )
+        notify_url = _notify_url(data)
         config = self.config
         plan = plan_payment(config, reference, amount)
         self._refuse_if_unavailable("payment", reference, plan)
@@ -167,7 +172,7 @@ class Acquirer:
             currency=currency,
             channel=channel,
             merchant_ref=merchant_ref,
-            notify_url=_notify_url(data),
+            notify_url=notify_url,
             fingerprint=json.dumps([amount, currency, channel, merchant_ref]),
         )
         try:
@@ -202,16 +207,22 @@ class Acquirer:
             if existing is not None:
                 if existing.fingerprint != fingerprint:
                     raise ApiError(
-                        409, "reference_conflict", "this refund reference was used for another refund"
+                        409,
+                        "reference_conflict",
+                        "this refund reference was used for another refund",
                     )
                 return existing.as_payload()
             payment = self.store.get("payment", payment_reference)
             if payment is None:
                 raise ApiError(404, "payment_not_found", "no payment with this reference")
             if payment.status != SUCCEEDED:
-                raise ApiError(409, "payment_not_captured", "only a succeeded payment can be refunded")
+                raise ApiError(
+                    409, "payment_not_captured", "only a succeeded payment can be refunded"
+                )
             if currency != payment.currency:
-                raise ApiError(400, "currency_mismatch", "the refund's currency is not the payment's")
+                raise ApiError(
+                    400, "currency_mismatch", "the refund's currency is not the payment's"
+                )
             refunded = self.store.refunded_total(payment_reference)
             if refunded + amount > payment.amount:
                 raise ApiError(
@@ -249,7 +260,9 @@ class Acquirer:
         ):
             raise ApiError(503, "unavailable", "the acquirer is unavailable; nothing was done")
 
-    def _carry_out(self, transaction: Transaction, plan: Plan, config: SandboxConfig) -> dict[str, Any]:
+    def _carry_out(
+        self, transaction: Transaction, plan: Plan, config: SandboxConfig
+    ) -> dict[str, Any]:
         if plan.outcome in (Outcome.ASYNC_APPROVE, Outcome.ASYNC_DECLINE):
             finish = functools.partial(self._finish, transaction, plan)
             self.scheduler.after(config.async_delay_ms / 1000, finish)
@@ -342,6 +355,8 @@ class Acquirer:
             raise ApiError(400, "invalid_request", f"the {kind} was never {status}")
         url = _notify_url(data) or transaction.notify_url or self.config.notify_url
         if not url:
-            raise ApiError(400, "no_notify_url", "no notify_url in the request, transaction or config")
+            raise ApiError(
+                400, "no_notify_url", "no notify_url in the request, transaction or config"
+            )
         receiver_status = self.notifier.deliver(transaction, url, status=status)
         return {"status": status, "notify_url": url, "receiver_status": receiver_status}

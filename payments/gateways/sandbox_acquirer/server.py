@@ -51,6 +51,7 @@ ROUTES: list[Route] = [
 
 class SandboxServer(ThreadingHTTPServer):
     daemon_threads = True  # a hanging "time out" answer must not hold up shutdown
+    allow_reuse_port = False  # a second instance on a busy port must fail, not share it
 
     def __init__(self, address: tuple[str, int], acquirer: Acquirer) -> None:
         self.acquirer = acquirer

@@ -92,7 +92,9 @@ class Command(BaseCommand):
         def request_stop(signum: int, frame: FrameType | None) -> None:
             stop.set()
 
-        previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        previous = {
+            sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
         # serve_forever in a thread: shutdown() must come from another thread than the loop.
         loop = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True

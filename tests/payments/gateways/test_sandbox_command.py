@@ -1,5 +1,6 @@
 """`manage.py sandbox_acquirer`: starts, refuses bad options, stops cleanly on a signal."""
 
+import os
 import signal
 import subprocess
 import sys
@@ -9,8 +10,12 @@ from urllib.parse import urlsplit
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.helpers.sandbox_acquirer import BASE_DIR, SandboxAcquirer, stop_process
-from tests.helpers.sandbox_acquirer import _wait_for_listening as wait_for_listening
+from tests.helpers.sandbox_acquirer import (
+    BASE_DIR,
+    SandboxAcquirer,
+    stop_process,
+    wait_for_listening,
+)
 
 
 def test_out_of_range_rates_are_refused() -> None:
@@ -36,8 +41,7 @@ def test_ctrl_c_stops_it_cleanly(tmp_path: Path) -> None:
         process = subprocess.Popen(
             [sys.executable, "manage.py", "sandbox_acquirer", "--port", "0", "--in-memory"],
             cwd=BASE_DIR,
-            env={"DJANGO_SETTINGS_MODULE": "config.settings.test", "PYTHONUNBUFFERED": "1"}
-            | {k: v for k, v in __import__("os").environ.items() if k in ("PATH", "HOME")},
+            env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"},
             stdout=log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -9,7 +9,7 @@ from payments.ledger.models import EntryDirection, LedgerAccount, LedgerEntry, L
 from payments.ledger.selectors import account_balance
 from tests.payments.ledger.support import accounts, capture, new_merchant, raw_posting
 
-DEBIT, CREDIT = EntryDirection.DEBIT, EntryDirection.CREDIT
+DEBIT, CREDIT = str(EntryDirection.DEBIT), str(EntryDirection.CREDIT)
 
 
 @pytest.mark.django_db(transaction=True)

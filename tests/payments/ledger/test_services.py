@@ -53,7 +53,9 @@ def test_a_capture_with_fee_posts_three_balanced_lines():
     )
     assert posting.kind == PostingKind.PAYMENT_CAPTURE
     assert posting.key == "payment:p1:capture"
-    assert posting.created_at is not None
+    # The database's time stamp, returned to the caller, shared by the header and its lines.
+    assert posting.created_at == LedgerPosting.objects.get(pk=posting.pk).created_at
+    assert set(posting.entries.values_list("created_at", flat=True)) == {posting.created_at}
     assert account_balance(book["receivable"]) == 10_000
     assert account_balance(book["pending"]) == 9_940
     assert account_balance(book["fees"]) == 60

@@ -24,7 +24,11 @@ class Shop:
 
 
 def shop_with_endpoint(
-    url: str, *, events: list[str] | None = None, mode: str = ApiMode.TEST, of: Merchant | None = None
+    url: str,
+    *,
+    events: list[str] | None = None,
+    mode: str = ApiMode.TEST,
+    of: Merchant | None = None,
 ) -> Shop:
     """Return a merchant (new unless `of`) with one endpoint at `url`, through the service."""
     owner = of or merchant()

@@ -1,10 +1,10 @@
 """A real HTTP receiver for webhook tests: records every request, answers as told.
 
-    with running_receiver() as receiver:
-        receiver.status = 500          # answer the next requests with 500
-        receiver.delay = 0.5           # wait before answering (to test overlapping sends)
-        ...
-        receiver.requests[0].body / .headers
+with running_receiver() as receiver:
+    receiver.status = 500          # answer the next requests with 500
+    receiver.delay = 0.5           # wait before answering (to test overlapping sends)
+    ...
+    receiver.requests[0].body / .headers
 """
 
 import socket

@@ -1,0 +1,15 @@
+"""URLs of the hosted checkout, mounted at /pay/ (config/urls.py).
+
+The token is the payment's `checkout_token` (URL-safe base64, 43 characters today); the
+selector checks its shape before any query.
+"""
+
+from django.urls import URLPattern, path
+
+from payments.views import checkout
+
+urlpatterns: list[URLPattern] = [
+    path("<str:token>/", checkout.checkout, name="checkout"),
+    path("<str:token>/confirm/", checkout.checkout_confirm, name="checkout_confirm"),
+    path("<str:token>/status/", checkout.checkout_status, name="checkout_status"),
+]

@@ -1,0 +1,1 @@
+"""HTML pages of payments: the hosted checkout, the merchant portal, the staff pages, exports."""
