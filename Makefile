@@ -6,12 +6,13 @@ UV_VERSION := 0.13.8
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/paydesk
 
-.PHONY: help install run test lint format typecheck messages lock clean
+.PHONY: help install run test lint format typecheck messages lock clean bench
 
 help:
 	@echo "make run        start the portal, a Celery worker, beat and the sandbox acquirer at http://localhost:8000"
 	@echo "make test       run the whole suite on PostgreSQL"
 	@echo "make lint       ruff and mypy"
+	@echo "make bench      benchmark POST /api/v1/payments under gunicorn (docs/benchmarks.md)"
 	@echo "make messages   extract and compile the English and Chinese catalogues"
 
 $(BIN)/uv:
@@ -43,8 +44,13 @@ format: install
 	$(BIN)/ruff check --fix .
 
 messages: install
-	$(BIN)/python manage.py makemessages -l zh_Hans --ignore=.venv --ignore=var --no-obsolete
+	$(BIN)/python manage.py makemessages -l zh_Hans --ignore=.venv --ignore=var --ignore=test-artifacts --ignore=tests --ignore=bench --no-obsolete
 	$(BIN)/python manage.py compilemessages -l zh_Hans --ignore=.venv
+
+# Prints figures, asserts nothing; needs PostgreSQL, Redis and wrk (apt-get install wrk).
+# BENCH_ARGS passes options, e.g. make bench BENCH_ARGS="--rounds 3 --markdown".
+bench: install
+	$(BIN)/python -m bench.payments_create $(BENCH_ARGS)
 
 lock: $(BIN)/uv
 	$(BIN)/uv lock

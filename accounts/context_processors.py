@@ -179,6 +179,15 @@ NAVIGATION: tuple[NavEntry, ...] = (
         ("accounts.view_dashboard_kpis",),
     ),
     NavEntry(
+        "staff_payments",
+        _("All payments"),
+        ("staff_payment_list",),
+        "card",
+        "operations",
+        _("Every merchant's payments, their timelines and exports."),
+        ("accounts.view_all_merchants",),
+    ),
+    NavEntry(
         "merchants",
         _("Merchants"),
         ("merchant_list",),

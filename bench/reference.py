@@ -36,9 +36,7 @@ def _pgbench_scale() -> int:
 
 
 class TpcbInputSerializer(serializers.Serializer[dict[str, Any]]):
-    delta = serializers.IntegerField(
-        required=False, min_value=-DELTA_LIMIT, max_value=DELTA_LIMIT
-    )
+    delta = serializers.IntegerField(required=False, min_value=-DELTA_LIMIT, max_value=DELTA_LIMIT)
 
 
 class TpcbReferenceApi(APIView):

@@ -7,7 +7,6 @@ production, and each change says why.
 """
 
 from config.logging import build_logging
-
 from config.settings.production import *  # noqa: F403
 
 ROOT_URLCONF = "bench.urls"

@@ -37,6 +37,17 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "payments.tasks.idempotency_record_purge",
         "schedule": crontab(minute=41),
     },
+    # Refunds janitor (docs/refunds.md): ask the acquirer about refunds whose result is
+    # unknown or overdue (same back-off as payments)...
+    "refunds.refund_query_sweep": {
+        "task": "refunds.tasks.refund_query_sweep",
+        "schedule": 60.0,
+    },
+    # ...and mark approved refunds still open past their SLA (REFUND_SLA_HOURS) as delayed.
+    "refunds.refund_sla_sweep": {
+        "task": "refunds.tasks.refund_sla_sweep",
+        "schedule": 300.0,
+    },
     # Ledger: balance checkpoints keep balance reads short (docs/ledger.md).
     "payments.ledger.balance_checkpoints_create": {
         "task": "payments.ledger.tasks.balance_checkpoints_create",

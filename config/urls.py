@@ -4,6 +4,8 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 
+from payments.urls import staff_urlpatterns as payments_staff_urlpatterns
+
 urlpatterns: list[URLPattern | URLResolver] = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("config.ops_urls")),
@@ -14,8 +16,13 @@ urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("account/2fa/", include("accounts.twofactor.urls")),
+    path("passkeys/", include("accounts.passkeys.urls")),
+    path("payer/", include("accounts.passkeys.payer_urls")),
     path("merchants/", include("merchants.urls")),
     path("webhooks/", include("payments.webhooks.urls")),
+    path("pay/", include("payments.checkout_urls")),
+    path("payments/", include("payments.urls")),
+    path("ops/payments/", include(payments_staff_urlpatterns)),
     path("", include("accounts.urls")),
     prefix_default_language=False,
 )

@@ -149,7 +149,8 @@ class PaymentCancelApi(APIView):
 
         def work() -> tuple[int, Any]:
             payment = payment_get_for_merchant(api_key.merchant, payment_id, mode=api_key.mode)
-            serializer = PaymentCancelInputSerializer(data=request.data or {})
+            # The body is optional: an empty one needs no Content-Type.
+            serializer = PaymentCancelInputSerializer(data=request.data if request.body else {})
             _validated(serializer)
             payment = payment_cancel(
                 payment=payment,

@@ -10,6 +10,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from config.errors import NotFound, ValidationFailed
@@ -24,14 +26,17 @@ from payments.filters import PaymentFilter, filter_data_normalise
 
 PUBLIC_ID_PATTERN = re.compile(r"^pay_[0-9a-z]{24}$")
 CHECKOUT_TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
-# Where the hosted checkout page is served (its view belongs to the checkout work).
-CHECKOUT_PATH = "/checkout/{token}"
 
 
 def payment_checkout_url(payment: Payment) -> str:
-    """Return the absolute URL of the payment's hosted checkout page (by its secret token)."""
-    base = settings.PAYMENT_CHECKOUT_BASE_URL.rstrip("/")
-    return base + CHECKOUT_PATH.format(token=payment.checkout_token)
+    """Return the absolute URL of the payment's hosted checkout page (by its secret token).
+
+    Without a language prefix, whatever the caller's language: the URL is stored in
+    replayed responses and webhook events, and the page follows the payer's browser.
+    """
+    with translation.override(settings.LANGUAGE_CODE):
+        path = reverse("checkout", kwargs={"token": payment.checkout_token})
+    return settings.PAYMENT_CHECKOUT_BASE_URL.rstrip("/") + path
 
 
 def _not_found() -> NotFound:

@@ -195,6 +195,12 @@ def _refuse(reason: str, attempts_left: int = 0) -> EmailCodeInvalid:
     return EmailCodeInvalid(messages[reason], code=reason, details=details)
 
 
+def _binding_matches(record: EmailCode, binding: bytes | None) -> bool:
+    if record.bound_digest is None or binding is None:
+        return record.bound_digest is None and binding is None
+    return constant_time_compare(binding_digest(binding), bytes(record.bound_digest))
+
+
 def email_code_verify(
     *,
     email: str,
@@ -235,10 +241,7 @@ def email_code_verify(
             record.save(update_fields=["attempts"])
             left = MAX_ATTEMPTS - record.attempts
             refusal = _refuse("wrong_code" if left else "too_many_attempts", left)
-        elif (record.bound_digest is None) != (binding is None) or (
-            binding is not None
-            and not constant_time_compare(binding_digest(binding), bytes(record.bound_digest))
-        ):
+        elif not _binding_matches(record, binding):
             # Spent all the same: the data it was sent for has changed.
             record.used_at = now
             record.save(update_fields=["used_at"])

@@ -34,3 +34,19 @@ def passkey_get_for_user(
 def user_has_passkey(user: User) -> bool:
     """Whether the user has at least one passkey that is not blocked."""
     return PasskeyCredential.objects.filter(user=user, is_flagged=False).exists()
+
+
+def passkey_descriptors_for_user(*, user: User) -> list[tuple[bytes, list[str]]]:
+    """Return (credential id, transports) of the user's usable passkeys.
+
+    For `webauthn.authentication_options(allow=...)` when the user is known (a payment
+    confirmation), so the browser offers only this payer's passkeys.
+    """
+    return [
+        (bytes(credential_id), list(transports or []))
+        for credential_id, transports in PasskeyCredential.objects.filter(
+            user=user, is_flagged=False
+        )
+        .order_by("created_at", "id")
+        .values_list("credential_id", "transports")
+    ]

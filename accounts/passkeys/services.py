@@ -8,11 +8,13 @@ raising: call them outside an atomic block.
 
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
@@ -48,6 +50,8 @@ from accounts.twofactor.selectors import user_has_totp_device
 from config.errors import ValidationFailed
 
 USER_HANDLE_BYTES = 32
+# Expired challenges and codes are kept this long for investigations, then purged.
+PURGE_GRACE = timedelta(days=1)
 MAX_PASSKEYS_PER_USER = 20
 
 # Names for the passkey providers people meet most, from the authenticator's AAGUID, so
@@ -288,6 +292,21 @@ def passkey_sign_in(
     return user, evidence
 
 
+# ----------------------------------------------------------------- housekeeping
+
+
+def passkey_records_purge(*, grace: timedelta = PURGE_GRACE) -> dict[str, int]:
+    """Delete challenges and email codes that expired more than `grace` ago.
+
+    Safe to run twice. Meant for the janitor (a periodic task): an abandoned sign-in page
+    leaves a challenge row behind every time it loads. Returns the counts deleted.
+    """
+    cutoff = timezone.now() - grace
+    challenges, _by_model = WebAuthnChallenge.objects.filter(expires_at__lt=cutoff).delete()
+    codes, _by_model = EmailCode.objects.filter(expires_at__lt=cutoff).delete()
+    return {"challenges": challenges, "email_codes": codes}
+
+
 # ----------------------------------------------------------------- payer sign-up
 
 
@@ -331,20 +350,7 @@ def payer_access_by_email_code(
     )
     with transaction.atomic():
         existing = User.objects.select_for_update().filter(email__iexact=address).first()
-        if existing is not None:
-            if not existing.is_active or not _is_payer_only(existing):
-                audit_event_record(
-                    action="auth.email_code_login_refused",
-                    actor=existing,
-                    target=existing,
-                    after={"reason": "inactive" if not existing.is_active else "not_payer_only"},
-                    request=request,
-                )
-                refusal = AccountNotEligible()
-            else:
-                _email_mark_verified(existing, address, request=request)
-                return PayerAccess(user=existing, is_new=False)
-        else:
+        if existing is None:
             try:
                 with transaction.atomic():
                     user = User.objects.create_user(email=address, password=None)
@@ -353,7 +359,21 @@ def payer_access_by_email_code(
             user_signup_complete(user=user, account_type=AccountType.PAYER, request=request)
             _email_mark_verified(user, address, request=request)
             return PayerAccess(user=user, is_new=True)
-    raise refusal
+        if existing.is_active and _is_payer_only(existing):
+            _email_mark_verified(existing, address, request=request)
+            return PayerAccess(user=existing, is_new=False)
+        reason = "inactive" if not existing.is_active else "not_payer_only"
+        audit_event_record(
+            action="auth.email_code_login_refused",
+            actor=existing,
+            target=existing,
+            after={"reason": reason},
+            request=request,
+        )
+    # Raised outside the block, so that the refusal's audit row is kept.
+    if reason == "inactive":
+        raise AccountNotEligible(_("This account is deactivated."), code="account_inactive")
+    raise AccountNotEligible
 
 
 def _email_mark_verified(user: User, address: str, *, request: HttpRequest | None) -> None:

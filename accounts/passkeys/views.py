@@ -18,7 +18,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -29,6 +29,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import User
 from accounts.passkeys.errors import RateLimited
 from accounts.passkeys.forms import EmailCodeForm, EmailForm, PasskeyNameForm
+from accounts.passkeys.models import PasskeyCredential
 from accounts.passkeys.payer_area import payer_payments_section
 from accounts.passkeys.selectors import (
     passkey_get_for_user,
@@ -48,7 +49,7 @@ from accounts.passkeys.services import (
 from accounts.roles import Role
 from accounts.services.audit import client_ip
 from accounts.twofactor.redirects import url_with_next
-from config.errors import ApplicationError, ValidationFailed
+from config.errors import ApplicationError, NotFound, ValidationFailed
 
 SESSION_REGISTRATION_CHALLENGE = "passkeys:registration_challenge"
 SESSION_SIGN_IN_CHALLENGE = "passkeys:sign_in_challenge"
@@ -157,6 +158,13 @@ def _user(request: HttpRequest) -> User:
     return user
 
 
+def _own_passkey_or_404(user: User, pk: int) -> PasskeyCredential:
+    try:
+        return passkey_get_for_user(user=user, passkey_id=pk)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+
+
 # ----------------------------------------------------------------- managing passkeys
 
 
@@ -196,11 +204,11 @@ def passkey_register_verify(request: HttpRequest) -> HttpResponse:
         name=str(body.get("name") or ""),
         request=request,
     )
-    messages.success(
-        request,
-        _("Passkey “%(name)s” added. You can now use it to sign in and confirm payments.")
-        % {"name": credential.name},
-    )
+    if user.requires_two_factor:
+        added = _("Passkey “%(name)s” added. You can now use it to confirm payments.")
+    else:
+        added = _("Passkey “%(name)s” added. You can now use it to sign in and confirm payments.")
+    messages.success(request, added % {"name": credential.name})
     redirect_url = _next_from(request, body) or reverse("passkey_list")
     request.session.pop(SESSION_NEXT, None)
     return JsonResponse(
@@ -213,7 +221,7 @@ def passkey_register_verify(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def passkey_rename_view(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
-    credential = passkey_get_for_user(user=user, passkey_id=pk)
+    credential = _own_passkey_or_404(user, pk)
     form = PasskeyNameForm(data=request.POST or None, initial={"name": credential.name})
     if request.method == "POST" and form.is_valid():
         try:
@@ -225,9 +233,7 @@ def passkey_rename_view(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Passkey renamed."))
             return redirect("passkey_list")
-    return render(
-        request, "accounts/passkeys/rename.html", {"form": form, "passkey": credential}
-    )
+    return render(request, "accounts/passkeys/rename.html", {"form": form, "passkey": credential})
 
 
 @never_cache
@@ -235,12 +241,13 @@ def passkey_rename_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def passkey_remove_view(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
-    credential = passkey_get_for_user(user=user, passkey_id=pk)
+    credential = _own_passkey_or_404(user, pk)
     if request.method == "POST":
-        passkey_remove(user=user, passkey_id=pk, request=request)
-        messages.success(
-            request, _("Passkey “%(name)s” removed.") % {"name": credential.name}
-        )
+        try:
+            passkey_remove(user=user, passkey_id=pk, request=request)
+        except NotFound as exc:  # removed in another tab meanwhile
+            raise Http404(exc.message) from exc
+        messages.success(request, _("Passkey “%(name)s” removed.") % {"name": credential.name})
         return redirect("passkey_list")
     remaining = passkey_list_for_user(user=user).exclude(pk=pk).count()
     return render(
@@ -347,9 +354,7 @@ def payer_signup(request: HttpRequest) -> HttpResponse:
             if next_url:
                 request.session[SESSION_NEXT] = next_url
             return redirect("payer_signup_code")
-    return render(
-        request, "accounts/payer/signup.html", {"form": form, "next_url": next_url}
-    )
+    return render(request, "accounts/payer/signup.html", {"form": form, "next_url": next_url})
 
 
 @never_cache

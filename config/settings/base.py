@@ -206,13 +206,26 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://localhost:8000").rstrip("/")
 
 # Payments (docs/payments.md): an unconfirmed payment expires after PAYMENT_EXPIRY_MINUTES;
-# payers open PAYMENT_CHECKOUT_BASE_URL/checkout/<token>; the acquirer posts its notifications
+# payers open PAYMENT_CHECKOUT_BASE_URL/pay/<token>/; the acquirer posts its notifications
 # to PAYMENT_NOTIFY_BASE_URL/api/acquirer/<gateway>/notify; Idempotency-Key records are kept
 # at least IDEMPOTENCY_KEY_RETENTION_HOURS.
 PAYMENT_EXPIRY_MINUTES = env.int("PAYMENT_EXPIRY_MINUTES", default=30)
 PAYMENT_CHECKOUT_BASE_URL = env("PAYMENT_CHECKOUT_BASE_URL", default=PORTAL_BASE_URL)
 PAYMENT_NOTIFY_BASE_URL = env("PAYMENT_NOTIFY_BASE_URL", default=PORTAL_BASE_URL)
 IDEMPOTENCY_KEY_RETENTION_HOURS = env.int("IDEMPOTENCY_KEY_RETENTION_HOURS", default=24)
+
+# Refunds (docs/refunds.md): above REFUND_APPROVAL_THRESHOLD (minor units; a merchant's
+# RefundPolicy overrides it) a refund waits for an owner or finance user; at most
+# REFUND_MAX_PARTIAL_REFUNDS per payment, none after REFUND_WINDOW_DAYS; a refund the
+# merchant's balance does not cover is refused ("refuse") or taken into a negative
+# balance recovered at the next settlement ("allow_negative"); past REFUND_SLA_HOURS from
+# approval an open refund is delayed. The payer's email is in REFUND_PAYER_EMAIL_LANGUAGE.
+REFUND_APPROVAL_THRESHOLD = env.int("REFUND_APPROVAL_THRESHOLD", default=100_000)
+REFUND_MAX_PARTIAL_REFUNDS = env.int("REFUND_MAX_PARTIAL_REFUNDS", default=50)
+REFUND_WINDOW_DAYS = env.int("REFUND_WINDOW_DAYS", default=365)
+REFUND_INSUFFICIENT_BALANCE_POLICY = env("REFUND_INSUFFICIENT_BALANCE_POLICY", default="refuse")
+REFUND_SLA_HOURS = env.int("REFUND_SLA_HOURS", default=24)
+REFUND_PAYER_EMAIL_LANGUAGE = env("REFUND_PAYER_EMAIL_LANGUAGE", default=LANGUAGE_CODE)
 
 # Celery: an embedded filesystem broker when CELERY_BROKER_URL is not set.
 # "localhost" only silences kombu's "No hostname was supplied" warning on every connect.

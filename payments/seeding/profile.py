@@ -48,7 +48,9 @@ def province_mix() -> dict[str, float]:
         region = PROVINCE_REGIONS[province]
         totals[region] = totals.get(region, 0.0) + weight
     return {
-        province: REGION_MIX[PROVINCE_REGIONS[province]] * weight / totals[PROVINCE_REGIONS[province]]
+        province: REGION_MIX[PROVINCE_REGIONS[province]]
+        * weight
+        / totals[PROVINCE_REGIONS[province]]
         for province, weight in PROVINCE_WEIGHTS.items()
     }
 

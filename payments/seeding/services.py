@@ -3,15 +3,18 @@
 Seeded payments are live-mode payments of approved merchants, with their whole timeline
 (a PaymentEvent per transition) and, when they succeeded, their balanced capture posting
 in the ledger. They publish no webhook event: merchants are never told about demo data.
-A second run adds more; `payments_seed_reset` removes what the seed made (docs/payments.md).
+A second run adds more; `payments.seeding.reset` removes what the seed made
+(docs/benchmarks.md, "Volume data").
 """
 
 import io
 import logging
 import secrets
+import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from random import Random
@@ -24,13 +27,12 @@ from django.utils import timezone
 from merchants.models import Merchant, MerchantStatus
 from merchants.models.settlement import SettlementTerms
 from merchants.selectors.settlement import settlement_terms_effective
-from payments.domain.models import Payment, PaymentEvent, PaymentStatus
+from payments.domain.models import Payment, PaymentEvent
 from payments.ledger.models import LedgerEntry, LedgerPosting
+from payments.ledger.recipes import payment_capture_lines
 from payments.ledger.services import merchant_accounts_open
 from payments.seeding import hooks
 from payments.seeding.generate import (
-    ORDER_ID_PREFIX,
-    SEED_ACTOR_LABEL,
     PaymentGenerator,
     SeedPayment,
 )
@@ -47,6 +49,7 @@ logger = logging.getLogger("payments")
 SEED_MERCHANT_NAME = "Seed merchant {number:02d}"
 SEED_MERCHANT_EMAIL = "seed-merchant-{number:02d}@example.com"
 DEFAULT_BATCH_SIZE = 20_000
+CURRENCY = "CNY"
 
 
 @dataclass
@@ -70,9 +73,7 @@ def seed_merchants_ensure(count: int) -> list[Merchant]:
     and appear in the audit log; a second run finds them again by name.
     """
     approved = list(
-        Merchant.objects.filter(status=MerchantStatus.APPROVED).order_by("created_at", "id")[
-            :count
-        ]
+        Merchant.objects.filter(status=MerchantStatus.APPROVED).order_by("created_at", "id")[:count]
     )
     number = 0
     while len(approved) < count:
@@ -119,6 +120,7 @@ def payments_seed(
     last_day: date | None = None,
     with_postings: bool = True,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    jobs: int = 1,
     progress: Callable[[SeedResult], None] | None = None,
 ) -> SeedResult:
     """Add `count` payments created over the `days` local days ending `last_day` (today).
@@ -126,7 +128,10 @@ def payments_seed(
     Payments are spread over `merchant_count` approved merchants (made if missing), by
     the mixes and rhythms of `payments.seeding.profile`; nothing is created after now.
     Each batch of `batch_size` commits on its own with its events, its ledger postings
-    (unless `with_postings` is False) and what the registered seed hooks add.
+    (unless `with_postings` is False) and what the registered seed hooks add; on
+    PostgreSQL `jobs` threads write batches side by side (each batch is still one
+    transaction; an error stops the seed and leaves the batches committed before it).
+    Call it outside a transaction when `jobs` > 1: the threads see committed rows only.
     """
     started = time.monotonic()
     now = timezone.now()
@@ -134,7 +139,7 @@ def payments_seed(
     last_day = min(last_day or timezone.localdate(now), timezone.localdate(now))
     result = SeedResult(run_id=secrets.token_hex(4))
     result.merchants = seed_merchants_ensure(merchant_count)
-    rng = Random(seed)
+    rng = Random(seed)  # noqa: S311  (demo figures, not secrets: ids use `secrets`)
     generator = PaymentGenerator(
         rng=rng,
         merchants=result.merchants,
@@ -153,20 +158,24 @@ def payments_seed(
         count=count,
     )
     writer = _writer(with_postings=with_postings)
-    if with_postings:
-        for merchant in result.merchants:
-            merchant_accounts_open(merchant=merchant, currency="CNY")
+    if connection.vendor != "postgresql":
+        jobs = 1  # SQLite has one writer at a time anyway
     batch: list[SeedPayment] = []
     with ledger_accounts_memoized():
-        for start, length, payments in slots:
-            batch.extend(generator.hour(start, length, payments))
-            if len(batch) >= batch_size:
-                _flush(writer, batch, result, rng)
-                batch = []
-                if progress:
-                    progress(result)
-        if batch:
-            _flush(writer, batch, result, rng)
+        if with_postings:
+            for merchant in result.merchants:
+                merchant_accounts_open(merchant=merchant, currency=CURRENCY)
+                # Opens the platform accounts too, and remembers every account a capture
+                # uses before any writer thread needs them.
+                payment_capture_lines(merchant=merchant, amount=2, fee=1, currency=CURRENCY)
+        with _BatchRunner(writer, jobs=jobs, result=result, seed=seed, progress=progress) as runner:
+            for start, length, payments in slots:
+                batch.extend(generator.hour(start, length, payments))
+                if len(batch) >= batch_size:
+                    runner.submit(batch)
+                    batch = []
+            if batch:
+                runner.submit(batch)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             # Fresh statistics, or the first reports plan for empty tables.
@@ -176,29 +185,74 @@ def payments_seed(
     return result
 
 
-def _flush(writer: SeedWriter, batch: Sequence[SeedPayment], result: SeedResult, rng: Random) -> None:
-    with transaction.atomic():
-        ids = writer.write(batch)
-        for hook in hooks.seed_batch_hooks():
-            hook(hooks.SeedBatch(payment_ids=ids, payments=batch, rng=rng))
-    result.payments += len(batch)
-    for seeded in batch:
-        result.events += len(seeded.events)
-        result.postings += seeded.capture is not None and writer_posts(writer)
-        result.statuses[seeded.fields["status"]] += 1
-        result.channels[seeded.fields["channel"]] += 1
-        result.regions[seeded.fields["region_group"]] += 1
+def _flush(writer: SeedWriter, batch: Sequence[SeedPayment], rng: Random) -> None:
+    try:
+        with transaction.atomic():
+            ids = writer.write(batch)
+            for hook in hooks.seed_batch_hooks():
+                hook(hooks.SeedBatch(payment_ids=ids, payments=batch, rng=rng))
+    finally:
+        if threading.current_thread() is not threading.main_thread():
+            connection.close()  # each batch thread's own connection
 
 
-def writer_posts(writer: SeedWriter) -> bool:
-    return bool(getattr(writer, "with_postings", False))
+class _BatchRunner:
+    """Write batches in the calling thread (`jobs` 1) or in `jobs` threads, each with its
+    own database connection: PostgreSQL then checks and indexes on every core while the
+    next batch is drawn. At most `jobs` batches wait in memory; the first error stops it.
+    """
 
+    def __init__(
+        self,
+        writer: SeedWriter,
+        *,
+        jobs: int,
+        result: SeedResult,
+        seed: int | None,
+        progress: Callable[[SeedResult], None] | None,
+    ) -> None:
+        self.writer, self.jobs, self.result, self.progress = writer, jobs, result, progress
+        self.seed = seed
+        self.number = 0
+        self.pending: deque[tuple[Future[None], Sequence[SeedPayment]]] = deque()
+        self.executor = ThreadPoolExecutor(jobs, "seed") if jobs > 1 else None
 
-def seeded_payments() -> "models.QuerySet[Payment]":
-    """Return the payments `payments_seed` made: its order ids, created by the seed itself."""
-    return Payment.objects.filter(
-        merchant_order_id__startswith=ORDER_ID_PREFIX,
-        events__from_status="",
-        events__to_status=PaymentStatus.REQUIRES_CONFIRMATION,
-        events__actor_label=SEED_ACTOR_LABEL,
-    )
+    def __enter__(self) -> "_BatchRunner":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            while self.pending:
+                self._collect()
+        finally:
+            if self.executor is not None:
+                self.executor.shutdown(wait=True, cancel_futures=True)
+
+    def submit(self, batch: Sequence[SeedPayment]) -> None:
+        self.number += 1
+        # Hooks draw from their own generator per batch: reproducible whatever the threads.
+        rng = Random(f"{self.seed}-{self.number}") if self.seed is not None else Random()  # noqa: S311
+        if self.executor is None:
+            _flush(self.writer, batch, rng)
+            self._account(batch)
+            return
+        while len(self.pending) >= self.jobs:
+            self._collect()
+        self.pending.append((self.executor.submit(_flush, self.writer, batch, rng), batch))
+
+    def _collect(self) -> None:
+        future, batch = self.pending.popleft()
+        future.result()  # re-raises a writer's error here, in the caller's thread
+        self._account(batch)
+
+    def _account(self, batch: Sequence[SeedPayment]) -> None:
+        result = self.result
+        result.payments += len(batch)
+        for seeded in batch:
+            result.events += len(seeded.events)
+            result.postings += seeded.capture is not None and self.writer.with_postings
+            result.statuses[seeded.fields["status"]] += 1
+            result.channels[seeded.fields["channel"]] += 1
+            result.regions[seeded.fields["region_group"]] += 1
+        if self.progress:
+            self.progress(result)

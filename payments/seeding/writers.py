@@ -59,6 +59,8 @@ def ledger_accounts_memoized() -> Iterator[None]:
 
 
 class SeedWriter(Protocol):
+    with_postings: bool
+
     def write(self, batch: Sequence[SeedPayment]) -> list[int]:
         """Write the batch; return the new payments' primary keys, in batch order."""
         ...
@@ -79,8 +81,21 @@ def _converters(model: type[models.Model]) -> list[tuple[str, str, Callable[[Any
         else:
             convert = _identity
         # What the model would store when the generator leaves a field out ("" or None).
-        default = None if model_field.primary_key else convert(model_field.get_default())
-        columns.append((model_field.column, model_field.attname, convert, default))
+        default = None if model_field.primary_key else model_field.get_default()
+        if not isinstance(default, datetime):
+            default = convert(default)
+        columns.append(
+            (model_field.column or model_field.attname, model_field.attname, convert, default)
+        )
+    return columns
+
+
+def _columns(model: type[models.Model], *names: str) -> list[str]:
+    columns = []
+    for name in names:
+        model_field = model._meta.get_field(name)
+        assert isinstance(model_field, models.Field) and model_field.column
+        columns.append(model_field.column)
     return columns
 
 
@@ -98,19 +113,17 @@ class PostgresCopyWriter:
     def __init__(self, *, with_postings: bool) -> None:
         self.with_postings = with_postings
         self.payment_columns = _converters(Payment)
-        self.event_fields = [
-            PaymentEvent._meta.get_field(name).column
-            for name in (
-                "payment",
-                "occurred_at",
-                "from_status",
-                "to_status",
-                "reason",
-                "actor_type",
-                "actor_label",
-                "details",
-            )
-        ]
+        self.event_columns = _columns(
+            PaymentEvent,
+            "payment",
+            "occurred_at",
+            "from_status",
+            "to_status",
+            "reason",
+            "actor_type",
+            "actor_label",
+            "details",
+        )
 
     def _ids(self, model: type[models.Model], count: int) -> list[int]:
         if not count:
@@ -158,7 +171,7 @@ class PostgresCopyWriter:
                         json.dumps(event.details),
                     )
 
-        self._copy(PaymentEvent._meta.db_table, self.event_fields, event_rows())
+        self._copy(PaymentEvent._meta.db_table, self.event_columns, event_rows())
         if self.with_postings:
             self._postings(ids, batch)
         return ids
@@ -166,7 +179,8 @@ class PostgresCopyWriter:
     def _postings(self, ids: Sequence[int], batch: Sequence[SeedPayment]) -> None:
         captured = [(pid, seeded) for pid, seeded in zip(ids, batch, strict=True) if seeded.capture]
         posting_ids = self._ids(LedgerPosting, len(captured))
-        postings, entries = [], []
+        postings: list[tuple[Any, ...]] = []
+        entries: list[tuple[Any, ...]] = []
         for posting_id, (payment_id, seeded) in zip(posting_ids, captured, strict=True):
             assert seeded.capture is not None
             amount, fee = seeded.capture
@@ -188,23 +202,14 @@ class PostgresCopyWriter:
                 (posting_id, line.account.pk, line.direction, line.amount, line.currency)
                 for line in lines
             )
-        meta = LedgerPosting._meta
         self._copy(
-            meta.db_table,
-            [
-                meta.pk.column,
-                *(meta.get_field(name).column for name in ("key", "kind", "source_type")),
-                *(meta.get_field(name).column for name in ("source_id", "memo")),
-            ],
+            LedgerPosting._meta.db_table,
+            _columns(LedgerPosting, "id", "key", "kind", "source_type", "source_id", "memo"),
             iter(postings),
         )
-        entry_meta = LedgerEntry._meta
         self._copy(
-            entry_meta.db_table,
-            [
-                entry_meta.get_field(name).column
-                for name in ("posting", "account", "direction", "amount", "currency")
-            ],
+            LedgerEntry._meta.db_table,
+            _columns(LedgerEntry, "posting", "account", "direction", "amount", "currency"),
             iter(entries),
         )
 
@@ -237,7 +242,7 @@ class OrmWriter:
             [
                 PaymentEvent(
                     payment_id=payment.pk,
-                    occurred_at=_timestamp(event.occurred_at),
+                    occurred_at=datetime.fromtimestamp(event.occurred_at, UTC),
                     from_status=event.from_status,
                     to_status=event.to_status,
                     reason=event.reason,

@@ -50,7 +50,7 @@ def payment_expiry_sweep(*, now: datetime | None = None, limit: int = SWEEP_BATC
     moment = now or timezone.now()
     expired = 0
     for payment_id in payment_ids_due_for_expiry(now=moment, limit=limit):
-        if payment_expire(payment=payment_id, actor=JANITOR) is not None:
+        if payment_expire(payment=payment_id, actor=JANITOR, now=moment) is not None:
             expired += 1
     if expired:
         logger.info("payments janitor: %d payments expired", expired)

@@ -5,9 +5,9 @@ this module holds the services that start from a merchant's, a payer's or a task
 """
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -103,7 +103,7 @@ def _validated(data: PaymentInput) -> dict[str, Any]:
         )
     problems: dict[str, Any] = {}
     refused: dict[str, Any] = {}
-    checks = (
+    checks: tuple[tuple[str, Callable[[Any], Any], Any], ...] = (
         ("currency", currency_validate, data.currency),
         ("region", region_validate, data.region),
         ("metadata", metadata_validate, data.metadata),
@@ -215,12 +215,15 @@ def payment_cancel(
     return locked
 
 
-def payment_expire(*, payment: Payment | int, actor: Actor = SYSTEM) -> Payment | None:
-    """Expire an unconfirmed payment whose window has passed; return it, or None if it
-    was confirmed, canceled or is not due (checked under the lock)."""
+def payment_expire(
+    *, payment: Payment | int, actor: Actor = SYSTEM, now: datetime | None = None
+) -> Payment | None:
+    """Expire an unconfirmed payment whose window has passed (at `now`, default the current
+    time); return it, or None if it was confirmed, canceled or is not due (checked under
+    the lock)."""
     with transaction.atomic():
         locked = payment_lock(payment)
-        now = timezone.now()
+        now = now or timezone.now()
         if locked.status != PaymentStatus.REQUIRES_CONFIRMATION or locked.expires_at > now:
             return None
         return transition(
@@ -280,6 +283,8 @@ def payment_confirm(
     with transaction.atomic():
         locked = payment_lock(payment)
         now = timezone.now()
+        if locked.status == PaymentStatus.EXPIRED:
+            raise PaymentExpired()
         if locked.status == PaymentStatus.REQUIRES_CONFIRMATION and locked.expires_at <= now:
             # Expire it now rather than leave it to the sweep: the payer sees the truth.
             transition(

@@ -85,14 +85,22 @@ SYSTEM = Actor(ActorType.SYSTEM, label="paydesk")
 class AcquirerResult(Protocol):
     """What a GatewayResult and a Notification both carry about one payment."""
 
-    reference: str
-    status: GatewayStatus
-    amount: int
-    currency: str
-    acquirer_reference: str
-    decline_code: str
-    decline_message: str
-    completed_at: datetime | None
+    @property
+    def reference(self) -> str: ...
+    @property
+    def status(self) -> GatewayStatus: ...
+    @property
+    def amount(self) -> int: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def acquirer_reference(self) -> str: ...
+    @property
+    def decline_code(self) -> str: ...
+    @property
+    def decline_message(self) -> str: ...
+    @property
+    def completed_at(self) -> datetime | None: ...
 
 
 def payment_lock(payment: Payment | int) -> Payment:

@@ -21,7 +21,7 @@ from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -85,6 +85,17 @@ def effective_status(payment: Payment) -> str:
     ):
         return PaymentStatus.EXPIRED
     return str(payment.status)
+
+
+def _follow_payer_language(request: HttpRequest) -> None:
+    # The checkout link carries no language prefix (merchants send one link to every
+    # payer), and Django would show it in the default language: use the payer's own
+    # choice instead (the language cookie, else the browser's Accept-Language).
+    if translation.get_language_from_path(request.path_info) is not None:
+        return
+    language = translation.get_language_from_request(request, check_path=False)
+    translation.activate(language)
+    request.LANGUAGE_CODE = translation.get_language()
 
 
 def _payment_or_404(token: str) -> Payment:
@@ -156,6 +167,7 @@ def _render_checkout(request: HttpRequest, payment: Payment, *, status: int = 20
 @never_cache
 def checkout(request: HttpRequest, token: str) -> HttpResponse:
     """Show the payment to the payer, with sign-in or the confirmation methods."""
+    _follow_payer_language(request)
     return _render_checkout(request, _payment_or_404(token))
 
 
@@ -163,6 +175,7 @@ def checkout(request: HttpRequest, token: str) -> HttpResponse:
 @never_cache
 def checkout_status(request: HttpRequest, token: str) -> HttpResponse:
     """Return the status panel for htmx polling; a plain browser gets the whole page."""
+    _follow_payer_language(request)
     payment = _payment_or_404(token)
     if not getattr(request, "htmx", False):
         return redirect("checkout", token=payment.checkout_token)
@@ -239,6 +252,7 @@ def checkout_payment_confirm(
 @never_cache
 def checkout_confirm(request: HttpRequest, token: str) -> HttpResponse:
     """Confirm with the signed-in session ("Pay"), then show the page following the result."""
+    _follow_payer_language(request)
     payment = _payment_or_404(token)
     if not request.user.is_authenticated:
         # The session ended between showing the button and pressing it.

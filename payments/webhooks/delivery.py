@@ -130,8 +130,11 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, s
                 excerpt += chunk
                 if len(excerpt) >= RESPONSE_EXCERPT_MAX_CHARS:
                     break
-            text = excerpt.decode(response.encoding or "utf-8", errors="replace")
-            return response.status_code, text[:RESPONSE_EXCERPT_MAX_CHARS], ""
+            # At most 1 KB of bytes; a character cut in two becomes U+FFFD.
+            text = excerpt[:RESPONSE_EXCERPT_MAX_CHARS].decode(
+                response.encoding or "utf-8", errors="replace"
+            )
+            return response.status_code, text, ""
     except httpx.HTTPError as exc:
         return None, "", f"{type(exc).__name__}: {exc}"[:ERROR_MAX_CHARS]
 
@@ -222,8 +225,10 @@ def _record(
                 "queued_at",
             ]
         )
-        if not is_success and delivery.endpoint is not None:
-            webhook_endpoint_health_check(endpoint=delivery.endpoint, now=now)
+    # In its own transaction, after the attempt is safely recorded: disabling locks the
+    # endpoint, and a deadlock there must never cost the record of a request already sent.
+    if not is_success and delivery.endpoint is not None:
+        webhook_endpoint_health_check(endpoint=delivery.endpoint, now=now)
     return attempt
 
 

@@ -45,7 +45,7 @@ def webhook_endpoint_failing_since(endpoint: WebhookEndpoint) -> datetime.dateti
     failures = WebhookAttempt.objects.filter(endpoint=endpoint, is_success=False)
     if last_success is not None:
         failures = failures.filter(started_at__gt=last_success)
-    return failures.aggregate(at=Min("started_at"))["at"]  # type: ignore[no-any-return]
+    return failures.aggregate(at=Min("started_at"))["at"]
 
 
 def webhook_endpoint_health_check(
@@ -53,7 +53,7 @@ def webhook_endpoint_health_check(
 ) -> bool:
     """Disable `endpoint` if it has only failed for the configured days; return whether it did.
 
-    Call inside the transaction that recorded a failed attempt.
+    Call after a failed attempt has been recorded (committed, or in the caller's atomic block).
     """
     now = now or timezone.now()
     failing_since = webhook_endpoint_failing_since(endpoint)

@@ -40,7 +40,8 @@ class WebhookEventOutputSerializer(serializers.Serializer):
     type = serializers.CharField()
     mode = serializers.ChoiceField(choices=ApiMode.choices)
     created = serializers.DateTimeField(source="created_at")
-    data = serializers.JSONField(
+    # DRF's metaclass pops declared fields, so this does not hide Serializer.data.
+    data = serializers.JSONField(  # type: ignore[assignment]
         source="payload.data", help_text=_("The object of the event, as it was then.")
     )
     deliveries = WebhookDeliveryOutputSerializer(many=True, source="deliveries.all")

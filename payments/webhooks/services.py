@@ -49,7 +49,7 @@ def _event_mode(mode: str | None, payload: dict[str, Any]) -> str:
 def _as_json(payload: dict[str, Any]) -> dict[str, Any]:
     # Round-trip through JSON now: UUIDs, datetimes and Decimals become the strings the
     # receiver will see, and the stored payload is exactly what every attempt sends.
-    return json.loads(json.dumps(payload, cls=DjangoJSONEncoder))  # type: ignore[no-any-return]
+    return json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
 
 
 def webhook_event_body(event: WebhookEvent) -> bytes:

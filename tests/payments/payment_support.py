@@ -100,7 +100,9 @@ def confirmed(payment: Payment, *, token: str = PAYER_TOKEN) -> Payment:
 
 def statuses(payment: Payment) -> list[tuple[str, str]]:
     """Return the payment's timeline as (from, to) pairs."""
-    return list(payment.events.order_by("occurred_at", "id").values_list("from_status", "to_status"))
+    return list(
+        payment.events.order_by("occurred_at", "id").values_list("from_status", "to_status")
+    )
 
 
 def capture_postings(payment: Payment) -> int:
@@ -122,4 +124,3 @@ def wait_status(payment: Payment, status: str, timeout: float = 10.0) -> Payment
         message=f"payment {payment.public_id} did not become {status}",
     )
     return refreshed(payment)
-

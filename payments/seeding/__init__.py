@@ -1,0 +1,1 @@
+"""Volume data for demos, dashboards and load tests: `manage.py seed_payments`."""
