@@ -427,10 +427,11 @@ def test_money_shows_a_dash_for_no_amount() -> None:
 
 
 def test_the_unprefixed_link_follows_the_payers_browser_language() -> None:
-    payment = _payment()
+    path = _url(payment := _payment())
+    assert path == f"/pay/{payment.checkout_token}/"
 
-    chinese = Client().get(_url(payment), HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9")
-    english = Client().get(_url(payment), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    chinese = Client().get(path, HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9")
+    english = Client().get(path, HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
 
     assert '<html lang="zh-hans"' in chinese.content.decode()
     assert '<html lang="en"' in english.content.decode()

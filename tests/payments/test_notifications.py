@@ -13,6 +13,7 @@ from payments.domain.models import Payment, PaymentStatus
 from payments.gateways.signing import signature_headers
 from payments.ledger.checks import ledger_check
 from payments.ledger.models import CheckStatus, LedgerPosting
+from payments.services import notifications
 from payments.tasks import payment_submit_to_gateway
 from payments.webhooks.models import WebhookEvent
 from tests.helpers.celery_worker import wait_until
@@ -266,7 +267,29 @@ def test_a_signed_but_malformed_notification_is_a_400(live_shop: ApiShop) -> Non
 
 
 @pytest.mark.django_db
-def test_a_refund_notification_without_a_handler_is_refused(live_shop: ApiShop) -> None:
+def test_a_refund_notification_goes_to_the_registered_handler(
+    live_shop: ApiShop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given the refunds app's handler (payments knows nothing of refunds)
+    received: list[tuple[str, str]] = []
+    monkeypatch.setattr(notifications, "_HANDLERS", {})
+    notifications.notification_handler_register(
+        "refund", lambda notice, gateway: received.append((notice.reference, gateway))
+    )
+    payment = processing_payment(live_shop)
+
+    response = send(notification_body(payment, kind="refund", reference="rf_1"))
+
+    assert response.status_code == 200
+    assert received == [("rf_1", "sandbox")]
+    assert refreshed(payment).status == PaymentStatus.PROCESSING
+
+
+@pytest.mark.django_db
+def test_a_refund_notification_without_a_handler_is_refused(
+    live_shop: ApiShop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(notifications, "_HANDLERS", {})
     payment = processing_payment(live_shop)
 
     response = send(notification_body(payment, kind="refund", reference="rf_1"))
