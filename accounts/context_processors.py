@@ -73,8 +73,9 @@ NAVIGATION: tuple[NavEntry, ...] = (
     # Payers
     NavEntry(
         "payer_payments",
-        _("Receipts"),
-        ("payer_payment_list", "receipt_list"),
+        _("My payments"),
+        # payer_home is the payer area: its payment list comes from the payments app.
+        ("payer_home", "payer_payment_list", "receipt_list"),
         "receipt",
         "payer",
         _("Your payments and their receipts."),
@@ -147,6 +148,17 @@ NAVIGATION: tuple[NavEntry, ...] = (
         roles=MERCHANT_ROLES,
     ),
     NavEntry(
+        "webhook_events",
+        _("Webhook events"),
+        ("webhook_events",),
+        "globe",
+        "merchant",
+        _("Events sent to your endpoints, their delivery attempts and redelivery."),
+        ("accounts.use_merchant_portal",),
+        "manage_webhooks",
+        roles=MERCHANT_ROLES,
+    ),
+    NavEntry(
         "team",
         _("Team"),
         ("team", "team_list"),
@@ -186,6 +198,26 @@ NAVIGATION: tuple[NavEntry, ...] = (
         "operations",
         _("Every merchant's payments, their timelines and exports."),
         ("accounts.view_all_merchants",),
+    ),
+    NavEntry(
+        "staff_refunds",
+        _("All refunds"),
+        ("staff_refund_list",),
+        "refund",
+        "operations",
+        _("Every merchant's refunds, their approvals and exports."),
+        ("accounts.view_all_merchants",),
+        # Refunds are support's, finance's and risk's business, not KYC reviewers'.
+        roles=(Role.SUPPORT_AGENT, Role.FINANCE_OPERATOR, Role.RISK_ANALYST, Role.ADMINISTRATOR),
+    ),
+    NavEntry(
+        "staff_refund_delayed",
+        _("Delayed refunds"),
+        ("staff_refund_delayed",),
+        "alert",
+        "operations",
+        _("Refunds past their SLA, by age, and the delayed-refund rate."),
+        ("accounts.run_settlement",),
     ),
     NavEntry(
         "merchants",
@@ -261,8 +293,10 @@ NAVIGATION: tuple[NavEntry, ...] = (
     ),
 )
 
-# The user menu's "Two-factor authentication" link: the first of these that resolves.
-SECURITY_URL_NAMES = ("twofactor_manage", "twofactor:manage")
+# The user menu's "Two-factor authentication" link, when the 2FA pages are installed.
+SECURITY_URL_NAMES = ("twofactor:manage",)
+# The user menu's "Passkeys" link (docs/passkeys.md), for users who can use passkeys.
+PASSKEY_URL_NAMES = ("passkey_list",)
 
 _capability_checks: list[CapabilityCheck] = []
 
@@ -297,6 +331,18 @@ def _is_allowed(request: HttpRequest, entry: NavEntry) -> bool:
     if entry.capability and _capability_checks:
         return all(check(request, entry.capability) for check in _capability_checks)
     return True
+
+
+def can_use_passkeys(user: Any) -> bool:
+    """Return whether the user menu offers the passkey page to `user`.
+
+    Passkeys sign in users without a 2FA requirement (payers, merchant staff) and confirm
+    payments for payers. Merchant owners and operations staff keep password + authenticator
+    app (docs/passkeys.md): a passkey would only confuse them, unless they also pay.
+    """
+    if not isinstance(user, User) or not user.is_authenticated:
+        return False
+    return user.has_role(Role.PAYER) or not user.requires_two_factor
 
 
 def navigation_items(request: HttpRequest) -> list[tuple[NavEntry, str]]:
@@ -374,5 +420,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         "shortcut_items": [item for item in items if item.key != "dashboard"],
         "user_role_badges": roles,
         "security_url": first_resolvable_url(SECURITY_URL_NAMES),
+        "passkeys_url": (
+            first_resolvable_url(PASSKEY_URL_NAMES) if can_use_passkeys(user) else None
+        ),
         "language_options": language_options(request),
     }

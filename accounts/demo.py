@@ -40,6 +40,12 @@ DEMO_USERS: tuple[DemoUser, ...] = (
 )
 
 
+# A payer who signed up by email code and has no password and no passkey yet: sign in at
+# /passkeys/sign-up/ with this address (the code is printed by the console email backend)
+# to try creating a passkey.
+DEMO_PASSKEYLESS_PAYER = DemoUser(Role.PAYER, f"new.payer@{DEMO_EMAIL_DOMAIN}", "Zhou Ning")
+
+
 @dataclass
 class DemoContext:
     """What the app seeders share: the demo users by role and a log of what was created."""
@@ -49,29 +55,44 @@ class DemoContext:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def demo_user_ensure(
+    context: DemoContext, demo: DemoUser, *, password: str | None = DEMO_PASSWORD
+) -> User:
+    """Return the demo user, created with a verified primary address and their role.
+
+    The password is set only when the user is created (None: no usable password), so a
+    second run changes nothing; an address marked unverified since is verified again.
+    """
+    user = User.objects.filter(email=demo.email).first()
+    if user is None:
+        user = User.objects.create_user(
+            demo.email,
+            password,
+            full_name=demo.full_name,
+            is_staff=demo.is_superuser,
+            is_superuser=demo.is_superuser,
+        )
+        context.created.append(f"user {demo.email} ({demo.role.label})")
+    user.groups.add(Group.objects.get(name=demo.role.value))
+    address, created = EmailAddress.objects.get_or_create(
+        user=user, email=demo.email, defaults={"verified": True, "primary": True}
+    )
+    if not created and not (address.verified and address.primary):
+        address.verified = address.primary = True
+        address.save(update_fields=["verified", "primary"])
+    return user
+
+
 def seed(context: DemoContext) -> None:
     """Create the demo users (verified email, role group, superuser for the administrator).
 
-    Passwords are set only when a user is created, so a second run changes nothing.
-    No TOTP devices: users whose role requires 2FA set it up at first sign-in.
+    No TOTP devices: users whose role requires 2FA set it up at first sign-in. Also the
+    payer without a password or passkey (`DEMO_PASSKEYLESS_PAYER`), kept in
+    `context.extra["passkeyless_payer"]`.
     """
     sync_role_groups()
     for demo in DEMO_USERS:
-        user = User.objects.filter(email=demo.email).first()
-        if user is None:
-            user = User.objects.create_user(
-                demo.email,
-                DEMO_PASSWORD,
-                full_name=demo.full_name,
-                is_staff=demo.is_superuser,
-                is_superuser=demo.is_superuser,
-            )
-            context.created.append(f"user {demo.email} ({demo.role.label})")
-        user.groups.add(Group.objects.get(name=demo.role.value))
-        address, created = EmailAddress.objects.get_or_create(
-            user=user, email=demo.email, defaults={"verified": True, "primary": True}
-        )
-        if not created and not (address.verified and address.primary):
-            address.verified = address.primary = True
-            address.save(update_fields=["verified", "primary"])
-        context.users[demo.role] = user
+        context.users[demo.role] = demo_user_ensure(context, demo)
+    context.extra["passkeyless_payer"] = demo_user_ensure(
+        context, DEMO_PASSKEYLESS_PAYER, password=None
+    )

@@ -67,3 +67,15 @@ class UserSearchForm(forms.Form):
         choices=[("", _("Any status")), ("1", _("Active")), ("0", _("Deactivated"))],
         required=False,
     )
+
+
+class TwoFactorResetForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "Recorded in the audit log. Say why, and how the user proved who they are "
+            "(for example: lost phone and recovery codes, identity checked by video call)."
+        ),
+    )

@@ -10,4 +10,7 @@ urlpatterns = [
     path("users/<int:pk>/", views.user_detail, name="user_detail"),
     path("users/<int:pk>/deactivate/", views.user_deactivate_view, name="user_deactivate"),
     path("users/<int:pk>/reactivate/", views.user_reactivate_view, name="user_reactivate"),
+    path(
+        "users/<int:pk>/reset-2fa/", views.user_two_factor_reset_view, name="user_two_factor_reset"
+    ),
 ]

@@ -1,5 +1,7 @@
 """Portal pages of the accounts app: dashboard, audit log, users and roles."""
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
@@ -10,8 +12,9 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.dashboard import dashboard_sections_render
 from accounts.filters import AuditEventFilter
-from accounts.forms import UserRolesForm, UserSearchForm
+from accounts.forms import TwoFactorResetForm, UserRolesForm, UserSearchForm
 from accounts.models import AuditEvent, User
 from accounts.selectors import (
     audit_event_diff,
@@ -22,6 +25,8 @@ from accounts.selectors import (
     user_list as user_list_select,
 )
 from accounts.services.users import user_deactivate, user_reactivate, user_roles_set
+from accounts.twofactor.selectors import recovery_codes_remaining, totp_device_list_for_user
+from accounts.twofactor.services import two_factor_reset
 from config.errors import ApplicationError
 
 PAGE_SIZE = 50
@@ -29,7 +34,13 @@ PAGE_SIZE = 50
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/dashboard.html")
+    sections = dashboard_sections_render(request)
+    stylesheets = list(dict.fromkeys(path for s in sections for path in s.stylesheets))
+    return render(
+        request,
+        "accounts/dashboard.html",
+        {"dashboard_sections": sections, "dashboard_stylesheets": stylesheets},
+    )
 
 
 def _is_partial_request(request: HttpRequest, target: str) -> bool:
@@ -94,11 +105,34 @@ def user_list(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def _user_detail_context(
+    request: HttpRequest,
+    account: User,
+    *,
+    form: UserRolesForm | None = None,
+    reset_form: TwoFactorResetForm | None = None,
+) -> dict[str, Any]:
+    return {
+        "account": account,
+        "form": form or UserRolesForm(initial={"roles": [role.value for role in account.roles]}),
+        "reset_form": reset_form or TwoFactorResetForm(),
+        "is_self": account.pk == request.user.pk,
+        "totp_devices": list(totp_device_list_for_user(account)),
+        "recovery_codes_left": recovery_codes_remaining(account),
+        "events": (
+            audit_event_list_for_object(target=account)
+            if request.user.has_perm("accounts.view_audit_log")
+            else None
+        ),
+    }
+
+
 @require_http_methods(["GET", "POST"])
 @login_required
 @permission_required("accounts.manage_roles", raise_exception=True)
 def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
     account = get_object_or_404(User.objects.prefetch_related("groups"), pk=pk)
+    form = None
     if request.method == "POST":
         form = UserRolesForm(data=request.POST)
         if form.is_valid():
@@ -116,19 +150,48 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     request, _("The roles of %(email)s are saved.") % {"email": account.email}
                 )
                 return redirect("user_detail", pk=account.pk)
-    else:
-        form = UserRolesForm(initial={"roles": [role.value for role in account.roles]})
-    context = {
-        "account": account,
-        "form": form,
-        "is_self": account.pk == request.user.pk,
-        "events": (
-            audit_event_list_for_object(target=account)
-            if request.user.has_perm("accounts.view_audit_log")
-            else None
-        ),
-    }
-    return render(request, "accounts/users/detail.html", context)
+    return render(
+        request, "accounts/users/detail.html", _user_detail_context(request, account, form=form)
+    )
+
+
+@require_POST
+@login_required
+@permission_required("accounts.manage_roles", raise_exception=True)
+def user_two_factor_reset_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Remove the user's authenticator apps and recovery codes, with a mandatory reason."""
+    account = get_object_or_404(User.objects.prefetch_related("groups"), pk=pk)
+    reset_form = TwoFactorResetForm(data=request.POST)
+    if reset_form.is_valid():
+        try:
+            two_factor_reset(
+                actor=request.user,  # type: ignore[arg-type]
+                user=account,
+                reason=reset_form.cleaned_data["reason"],
+                request=request,
+            )
+        except ApplicationError as error:
+            reset_form.add_error(None, ValidationError(error.message, code=error.code))
+        else:
+            if account.requires_two_factor:
+                done = _(
+                    "Two-factor authentication of %(email)s is reset. They must set up a new "
+                    "authenticator app at their next sign-in."
+                )
+            else:
+                done = _(
+                    "Two-factor authentication of %(email)s is reset. Their role does not "
+                    "require it: they may set it up again from their account."
+                )
+            messages.success(request, done % {"email": account.email})
+            return redirect("user_detail", pk=account.pk)
+    # The typed reason stays in the form, with the error next to it.
+    return render(
+        request,
+        "accounts/users/detail.html",
+        _user_detail_context(request, account, reset_form=reset_form),
+        status=400,
+    )
 
 
 def _user_active_change(request: HttpRequest, pk: int, *, activate: bool) -> HttpResponse:

@@ -170,13 +170,22 @@ def children_of(parent: int) -> list[int]:
     return pids
 
 
-def _postgres_pids() -> list[int]:
+def _postgres_pids(database: str) -> list[int]:
+    """PostgreSQL's own processes, and the backends connected to `database` only.
+
+    Backends of other databases (another engineer's test run) are someone else's load.
+    """
     pids = []
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                if (entry / "comm").read_text().strip() == "postgres":
-                    pids.append(int(entry.name))
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if (entry / "comm").read_text().strip() != "postgres":
+                continue
+            title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            is_backend = "(" in title or "[local]" in title
+            if not is_backend or f" {database} " in title:
+                pids.append(int(entry.name))
     return pids
 
 
@@ -212,13 +221,14 @@ class CpuUse:
 
 
 @contextlib.contextmanager
-def cpu_measured(server: Gunicorn) -> Iterator[CpuUse]:
-    """Measure the CPU used by the load generator, gunicorn's workers and PostgreSQL."""
+def cpu_measured(server: Gunicorn, database: str) -> Iterator[CpuUse]:
+    """Measure the CPU used by the load generator, gunicorn's workers and PostgreSQL
+    (its own processes and the backends of `database`)."""
     use = CpuUse()
     started = time.monotonic()
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     workers = server.worker_pids()
-    app, database = _cpu_seconds(workers), _cpu_seconds(_postgres_pids())
+    app, db = _cpu_seconds(workers), _cpu_seconds(_postgres_pids(database))
     busy, total = _machine()
     yield use
     wall = max(time.monotonic() - started, 1e-6)
@@ -228,8 +238,8 @@ def cpu_measured(server: Gunicorn) -> Iterator[CpuUse]:
     ) / wall
     app_after = _cpu_seconds(workers)
     use.app = sum(app_after[p] - app.get(p, 0.0) for p in app_after) / wall
-    database_after = _cpu_seconds(_postgres_pids())
-    use.database = sum(database_after[p] - database.get(p, 0.0) for p in database_after) / wall
+    database_after = _cpu_seconds(_postgres_pids(database))
+    use.database = sum(database_after[p] - db.get(p, 0.0) for p in database_after) / wall
     busy_after, total_after = _machine()
     use.machine_busy = (busy_after - busy) / max(total_after - total, 1e-6)
 

@@ -184,7 +184,7 @@ def _scenario(
     harness.database_execute(database, "CHECKPOINT")
     if args.warmup:
         _load(args, server.port, target, keys[key_set], args.warmup)
-    with harness.cpu_measured(server) as cpu:
+    with harness.cpu_measured(server, args.database) as cpu:
         figures = _load(args, server.port, target, keys[key_set], args.duration)
     seconds = figures["duration_us"] / 1_000_000
     errors = sum(
@@ -212,6 +212,13 @@ def _scenario(
         "cpu_app": cpu.app,
         "cpu_database": cpu.database,
         "machine_busy": cpu.machine_busy,
+        # CPU seconds our processes spent per request: unlike req/s, hardly moved by other
+        # work on the machine, and on a saturated machine req/s ratios tend to its inverse.
+        "cpu_ms_per_request": (cpu.app + cpu.database)
+        / max(figures["requests"] / seconds, 1e-9)
+        * 1000
+        if seconds
+        else 0.0,
         # Whatever else ran meanwhile: figures taken next to other work are not comparable.
         "cpu_other": max(
             0.0, cpu.machine_busy * (os.cpu_count() or 1) - cpu.client - cpu.app - cpu.database
@@ -235,13 +242,14 @@ def _label(name: str, args: argparse.Namespace) -> str:
 def _report(args: argparse.Namespace, results: dict[str, dict[str, Any]], facts: list[str]) -> None:
     header = (
         f"{'scenario':<28}{'req/s':>8}{'mean':>8}{'p50':>8}{'p95':>8}{'p99':>8}{'max':>8}"
-        f"{'errors':>8}  cpu client/app/db/other (cores), busy"
+        f"{'errors':>8}{'cpu/req':>9}  cpu client/app/db/other (cores), busy"
     )
     print("\n" + "\n".join(facts) + "\n\n" + header)
     for name, run in results.items():
         print(
             f"{_label(name, args):<28}{run['rps']:>8.1f}{run['mean_ms']:>8.2f}{run['p50_ms']:>8.2f}"
-            f"{run['p95_ms']:>8.2f}{run['p99_ms']:>8.2f}{run['max_ms']:>8.1f}{run['errors']:>8d}  "
+            f"{run['p95_ms']:>8.2f}{run['p99_ms']:>8.2f}{run['max_ms']:>8.1f}{run['errors']:>8d}"
+            f"{run['cpu_ms_per_request']:>9.2f}  "
             f"{run['cpu_client']:.2f}/{run['cpu_app']:.2f}/{run['cpu_database']:.2f}/"
             f"{run['cpu_other']:.2f}, {run['machine_busy']:.0%}"
         )
@@ -249,16 +257,17 @@ def _report(args: argparse.Namespace, results: dict[str, dict[str, Any]], facts:
             print(f"    first error: {run['first_error']}")
         if len(run["rps_all"]) > 1:
             print(f"    req/s of each round: {run['rps_all']}")
-    print("(latencies in ms)")
+    print("(latencies and cpu/req, the app's and PostgreSQL's CPU per request, in ms)")
     for line in _verdicts(results):
         print(line)
     if args.markdown:
-        print("\n| scenario | req/s | mean ms | p50 ms | p95 ms | p99 ms | errors |")
-        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+        print("\n| scenario | req/s | mean ms | p50 ms | p95 ms | p99 ms | errors | CPU ms/req |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for name, run in results.items():
             print(
                 f"| {_label(name, args)} | {run['rps']:.0f} | {run['mean_ms']:.1f} | "
-                f"{run['p50_ms']:.1f} | {run['p95_ms']:.1f} | {run['p99_ms']:.1f} | {run['errors']} |"
+                f"{run['p50_ms']:.1f} | {run['p95_ms']:.1f} | {run['p99_ms']:.1f} | {run['errors']} | "
+                f"{run['cpu_ms_per_request']:.2f} |"
             )
 
 
@@ -270,6 +279,12 @@ def _verdicts(results: dict[str, dict[str, Any]]) -> list[str]:
         lines.append(
             f"payments / reference req/s: {ratio:.2f} (target >= {TARGET_RATIO}: "
             f"{'met' if ratio >= TARGET_RATIO else 'MISSED'})"
+        )
+    if reference and many and many["cpu_ms_per_request"]:
+        lines.append(
+            f"reference / payments CPU per request: "
+            f"{reference['cpu_ms_per_request'] / many['cpu_ms_per_request']:.2f} (the req/s ratio "
+            "a saturated machine running nothing else tends to)"
         )
     for name, run in (("many", many), ("one", one)):
         if run:

@@ -16,6 +16,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "accounts.tasks.session_cleanup",
         "schedule": crontab(minute=17),
     },
+    # ...and passkey sign-in challenges and emailed codes, one row per abandoned page load.
+    "accounts.passkey_records_purge": {
+        "task": "accounts.tasks.passkey_records_purge",
+        "schedule": crontab(minute=23),
+    },
     # Webhooks: start due retries and recover deliveries whose task was lost.
     "payments.webhooks.webhook_delivery_sweep": {
         "task": "payments.webhooks.tasks.webhook_delivery_sweep",

@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 
 from payments.urls import staff_urlpatterns as payments_staff_urlpatterns
+from refunds.urls import staff_urlpatterns as refunds_staff_urlpatterns
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("i18n/", include("django.conf.urls.i18n")),
@@ -23,6 +24,8 @@ urlpatterns += i18n_patterns(
     path("pay/", include("payments.checkout_urls")),
     path("payments/", include("payments.urls")),
     path("ops/payments/", include(payments_staff_urlpatterns)),
+    path("refunds/", include("refunds.urls")),
+    path("ops/refunds/", include(refunds_staff_urlpatterns)),
     path("", include("accounts.urls")),
     prefix_default_language=False,
 )

@@ -1,6 +1,8 @@
-"""Validators for the merchant application: credit code, ID number, bank account, documents."""
+"""Validators for the merchant application (credit code, ID number, bank account, documents)
+and for where a live webhook may be sent."""
 
 import hashlib
+import ipaddress
 from dataclasses import dataclass
 from typing import IO
 
@@ -118,6 +120,24 @@ def mask_account_number(value: str) -> str:
     if not value:
         return ""
     return "•••• " + value[-4:]
+
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def webhook_address_is_public(address: IPAddress) -> bool:
+    """Return whether a live webhook may connect to `address`: a public unicast address.
+
+    Refuses private, loopback, link-local (cloud metadata), shared (CGNAT), reserved,
+    multicast and unspecified addresses, also when an IPv6 address wraps an IPv4 one
+    (IPv4-mapped, 6to4). The one check for registration (a literal IP in the URL) and for
+    sending (every address the host name resolves to at that moment).
+    """
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is not None:
+            address = embedded
+    return address.is_global and not (address.is_multicast or address.is_reserved)
 
 
 # Documents: the content type comes from the file's first bytes, never from the browser.

@@ -79,7 +79,9 @@ class PaymentSearchForm(forms.Form):
         self.staff = staff
         if staff:
             # Staff see every merchant: both modes by default, and a merchant filter.
-            self.fields["mode"].choices = [("", _("Any mode")), *ApiMode.choices]
+            mode_field = self.fields["mode"]
+            assert isinstance(mode_field, forms.ChoiceField)
+            mode_field.choices = [("", _("Any mode")), *ApiMode.choices]
             self.fields["merchant"] = forms.ModelChoiceField(
                 label=_("Merchant"),
                 queryset=Merchant.objects.order_by("name", "pk"),

@@ -14,3 +14,9 @@ class RefundsConfig(AppConfig):
         from refunds.services.processing import refund_notification_apply
 
         notification_handler_register(NotificationKind.REFUND, refund_notification_apply)
+
+        # The payment page shows a "Refunds" panel without payments importing refunds.
+        from payments.panels import payment_detail_panel_register
+        from refunds.views.request import payment_refund_panel
+
+        payment_detail_panel_register(payment_refund_panel)

@@ -30,11 +30,12 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User
 from accounts.services.audit import audit_event_record
-from config.errors import ApplicationError
+from config.errors import ApplicationError, Conflict, PermissionDenied, ValidationFailed
 
 RECOVERY_DEVICE_NAME = "recovery"
 RECOVERY_CODE_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"  # base32: no 0/O or 1/l to confuse
 RECOVERY_CODE_LENGTH = 10  # 50 bits each
+RESET_REASON_MAX_CHARS = 500
 _RECOVERY_HASH_SALT = "paydesk.accounts.twofactor.recovery_code"
 
 
@@ -87,6 +88,12 @@ class RemovalResult:
     verified_by: Device
     remaining_totp_devices: int
     recovery_codes_removed: bool
+
+
+@dataclass(frozen=True)
+class ResetResult:
+    totp_devices_removed: int
+    recovery_codes_removed: int
 
 
 @dataclass
@@ -409,3 +416,64 @@ def totp_device_remove(
         remaining_totp_devices=remaining_count,
         recovery_codes_removed=recovery_removed,
     )
+
+
+# ----------------------------------------------------------------- administrator reset
+
+
+def two_factor_reset(
+    *, actor: User, user: User, reason: str, request: HttpRequest | None = None
+) -> ResetResult:
+    """Remove all of `user`'s authenticator apps and recovery codes (lost phone and codes).
+
+    For an administrator (`accounts.manage_roles`) acting on someone else's account; the
+    reason is mandatory and kept in the `2fa.reset` audit event. The user signs in with
+    their password next time and, if their role requires 2FA, the wall makes them set up a
+    new authenticator app; a session verified with a removed device is no longer verified.
+    Raise PermissionDenied, Conflict (own account, or nothing to remove) or ValidationFailed
+    (no reason); nothing changes then.
+    """
+    if not actor.has_perm("accounts.manage_roles"):
+        raise PermissionDenied
+    if actor.pk == user.pk:
+        # One person alone must not lift their own second factor: another administrator does.
+        raise Conflict(
+            _("You cannot reset your own two-factor authentication; ask another administrator."),
+            code="self_two_factor_reset",
+        )
+    reason = (reason or "").strip()
+    if not reason:
+        message = _("Give the reason for the reset, e.g. how the user proved who they are.")
+        raise ValidationFailed(message, details={"reason": [message]})
+    if len(reason) > RESET_REASON_MAX_CHARS:
+        message = _("Use at most %(count)d characters.") % {"count": RESET_REASON_MAX_CHARS}
+        raise ValidationFailed(message, details={"reason": [message]})
+    with transaction.atomic():
+        # The user row lock serialises two administrators resetting the same user at once.
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        totp_devices = list(
+            TOTPDevice.objects.select_for_update().filter(user=locked).order_by("pk")
+        )
+        static_devices = StaticDevice.objects.select_for_update().filter(user=locked)
+        codes = StaticToken.objects.filter(device__in=static_devices).count()
+        if not totp_devices and not static_devices.exists():
+            raise Conflict(
+                _("%(email)s has no two-factor authentication to reset.")
+                % {"email": locked.email},
+                code="nothing_to_reset",
+            )
+        confirmed = [device for device in totp_devices if device.confirmed]
+        audit_event_record(
+            action="2fa.reset",
+            actor=actor,
+            target=locked,
+            before={
+                "devices": [device.name for device in confirmed],
+                "recovery_codes": codes,
+            },
+            after={"devices": [], "recovery_codes": 0, "reason": reason},
+            request=request,
+        )
+        TOTPDevice.objects.filter(pk__in=[device.pk for device in totp_devices]).delete()
+        static_devices.delete()
+    return ResetResult(totp_devices_removed=len(confirmed), recovery_codes_removed=codes)

@@ -7,6 +7,9 @@ from merchants.models import MerchantMembership
 from merchants.permissions import TEAM_CAPABILITIES
 
 ACTIVE_MERCHANT_SESSION_KEY = "active_merchant_id"
+# Where request_membership keeps the request's membership: the navigation asks once
+# per capability entry, and one query per page is enough.
+_REQUEST_MEMBERSHIP_ATTRIBUTE = "_merchants_membership"
 
 
 def membership_list_for_user(*, user: User) -> list[MerchantMembership]:
@@ -27,7 +30,8 @@ def membership_for_request(request: HttpRequest) -> MerchantMembership | None:
     memberships = membership_list_for_user(user=request.user)
     if not memberships:
         return None
-    chosen = request.session.get(ACTIVE_MERCHANT_SESSION_KEY)
+    session = getattr(request, "session", None)
+    chosen = session.get(ACTIVE_MERCHANT_SESSION_KEY) if session is not None else None
     for membership in memberships:
         if membership.merchant_id == chosen:
             return membership
@@ -37,3 +41,24 @@ def membership_for_request(request: HttpRequest) -> MerchantMembership | None:
 def membership_has_capability(membership: MerchantMembership | None, capability: str) -> bool:
     """Return whether the membership's team role grants `capability` (see TEAM_CAPABILITIES)."""
     return membership is not None and capability in TEAM_CAPABILITIES.get(membership.role, ())
+
+
+def request_membership(request: HttpRequest) -> MerchantMembership | None:
+    """Return `membership_for_request(request)`, looked up once per request.
+
+    For what many parts of one page ask (the navigation's capability entries, the
+    dashboard's status section); a view that changes the active merchant must not use it.
+    """
+    if not hasattr(request, _REQUEST_MEMBERSHIP_ATTRIBUTE):
+        setattr(request, _REQUEST_MEMBERSHIP_ATTRIBUTE, membership_for_request(request))
+    membership: MerchantMembership | None = getattr(request, _REQUEST_MEMBERSHIP_ATTRIBUTE)
+    return membership
+
+
+def request_has_capability(request: HttpRequest, capability: str) -> bool:
+    """Return whether the user's membership for this request grants `capability`.
+
+    The navigation's capability check (registered in MerchantsConfig.ready with
+    `accounts.context_processors.register_capability_check`).
+    """
+    return membership_has_capability(request_membership(request), capability)

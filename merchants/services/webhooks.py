@@ -27,6 +27,7 @@ from merchants.models import (
     WebhookEventType,
     WebhookSecret,
 )
+from merchants.validators import webhook_address_is_public
 
 SECRET_PREFIX = "whsec_"
 # Standard Webhooks: the secret is base64 of 24 to 64 random bytes.
@@ -87,7 +88,7 @@ def webhook_url_validate(url: str, *, mode: str) -> str:
             address = ipaddress.ip_address(host)
         except ValueError:
             address = None
-        if address is not None and not address.is_global:
+        if address is not None and not webhook_address_is_public(address):
             raise _url_error(_("A live endpoint cannot point at a private or reserved address."))
     return url
 

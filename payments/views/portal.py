@@ -19,6 +19,7 @@ from merchants.views.access import merchant_member_required
 from payments.domain.models import Payment
 from payments.forms import PaymentSearchForm
 from payments.ledger.selectors import postings_for_source
+from payments.panels import payment_detail_panels
 from payments.portal_selectors import (
     PaymentPage,
     payment_mode_default,
@@ -140,5 +141,6 @@ def payment_detail(request: HttpRequest, public_id: str) -> HttpResponse:
         **detail_context(payment),
         "is_staff_view": False,
         "list_url": reverse("payment_list") + f"?mode={payment.mode}",
+        "panels": payment_detail_panels(request, payment, is_staff_view=False),
     }
     return render(request, "payments/portal/detail.html", context)

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET
 
 from config.errors import NotFound
 from payments.forms import PaymentSearchForm
+from payments.panels import payment_detail_panels
 from payments.portal_selectors import payment_get_for_staff, payment_search_for_staff
 from payments.views.portal import (
     detail_context,
@@ -86,5 +87,6 @@ def staff_payment_detail(request: HttpRequest, public_id: str) -> HttpResponse:
         **detail_context(payment),
         "is_staff_view": True,
         "list_url": reverse("staff_payment_list"),
+        "panels": payment_detail_panels(request, payment, is_staff_view=True),
     }
     return render(request, "payments/portal/detail.html", context)

@@ -9,11 +9,21 @@ worker is sending; if that worker dies, the lease runs out and the sweep queues 
 Retry schedule after a failed attempt (Standard Webhooks / Svix style): 5 s, 5 min,
 30 min, 2 h, 5 h, then every 10 h, as long as the next attempt falls within 3 days of the
 event; then the delivery is abandoned. That is 12 attempts, the last about 67.5 h in.
+
+A live endpoint's host name is resolved at send time and every address it gives must be
+public (`merchants.validators.webhook_address_is_public`, the check registration uses):
+otherwise nothing is sent and the attempt fails with `destination_not_allowed`. The
+request then goes to the checked address itself (Host header and TLS name stay the
+host's), so a second DNS answer cannot point it elsewhere (DNS rebinding).
 """
 
 import datetime
+import ipaddress
 import logging
+import socket
 import time
+from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 from django.conf import settings
@@ -21,7 +31,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from merchants.models import ApiMode
 from merchants.selectors.webhooks import webhook_endpoint_signing_secrets
+from merchants.validators import webhook_address_is_public
 from payments.webhooks.health import webhook_endpoint_health_check
 from payments.webhooks.models import (
     ERROR_MAX_CHARS,
@@ -53,6 +65,8 @@ DIRECT_RETRY_MAX = datetime.timedelta(minutes=10)
 # The sweep queues a due delivery again only if its last task is older than this.
 REQUEUE_AFTER = datetime.timedelta(minutes=5)
 SWEEP_BATCH = 1000
+# The attempt's error when a live endpoint's host resolves to a non-public address.
+DESTINATION_NOT_ALLOWED = "destination_not_allowed"
 
 
 def webhook_retry_at(
@@ -116,13 +130,70 @@ def _claim(delivery_id: int, now: datetime.datetime) -> tuple[WebhookDelivery, l
     return delivery, secrets
 
 
-def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str, str]:
+class DestinationNotAllowed(Exception):  # noqa: N818  (not an error of ours: a refusal)
+    """The endpoint's host resolves to an address a live webhook must not reach."""
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where one attempt connects: the URL, and the headers and extensions that go with it."""
+
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    extensions: dict[str, Any] = field(default_factory=dict)
+
+
+def _resolve(host: str, port: int) -> list[str]:
+    """Return the addresses `host` resolves to now, in the resolver's order."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def _is_public(address: str) -> bool:
+    try:
+        return webhook_address_is_public(ipaddress.ip_address(address))
+    except ValueError:
+        return False
+
+
+def webhook_destination(url: str, *, mode: str) -> Destination:
+    """Return where an attempt for an endpoint of `mode` at `url` connects.
+
+    Test mode connects to the URL as it is (localhost included, for local development).
+    Live mode resolves the host now and raises DestinationNotAllowed unless every address
+    is public; the connection is pinned to the first one. Raise OSError when the name
+    does not resolve.
+    """
+    if mode != ApiMode.LIVE:
+        return Destination(url=url)
+    parsed = httpx.URL(url)
+    host = parsed.raw_host.decode("ascii")  # IDNA-encoded, as DNS and TLS want it
+    addresses = _resolve(host, parsed.port or (443 if parsed.scheme == "https" else 80))
+    # Every address, not just the first: a resolver may hand out a private one next time.
+    if not addresses or not all(_is_public(address) for address in addresses):
+        raise DestinationNotAllowed(host)
+    return Destination(
+        url=str(parsed.copy_with(host=addresses[0])),
+        headers={"Host": parsed.netloc.decode("ascii")},
+        # The certificate is checked against the host name, not the pinned address.
+        extensions={"sni_hostname": host} if parsed.scheme == "https" else {},
+    )
+
+
+def _post(
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    extensions: dict[str, Any] | None = None,
+) -> tuple[int | None, str, str]:
     """POST once; return (status or None, response excerpt, error text)."""
     timeout = httpx.Timeout(READ_TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS)
     try:
         with (
             httpx.Client(timeout=timeout, follow_redirects=False) as client,
-            client.stream("POST", url, content=body, headers=headers) as response,
+            client.stream(
+                "POST", url, content=body, headers=headers, extensions=extensions
+            ) as response,
         ):
             excerpt = b""
             # Read at most the excerpt's size: a receiver may answer with megabytes.
@@ -159,12 +230,31 @@ def webhook_delivery_attempt(
         secrets=secrets, message_id=event.public_id, timestamp=int(time.time()), body=body
     )
     started = time.monotonic()
-    status, excerpt, error = _post(delivery.url, body, headers)
+    status, excerpt, error = _send(delivery, body, headers)
     duration_ms = round((time.monotonic() - started) * 1000)
     is_success = status is not None and 200 <= status < 300
     if status is not None and not is_success:
         error = f"HTTP {status}"
     return _record(delivery_id, now, status, excerpt, error, duration_ms, is_success)
+
+
+def _send(
+    delivery: WebhookDelivery, body: bytes, headers: dict[str, str]
+) -> tuple[int | None, str, str]:
+    """Check the destination, then POST; return (status or None, excerpt, error text)."""
+    assert delivery.endpoint is not None  # _claim abandons deliveries without one
+    try:
+        destination = webhook_destination(delivery.url, mode=delivery.endpoint.mode)
+    except DestinationNotAllowed:
+        logger.warning(
+            "webhook delivery %s not sent: %s resolves to a non-public address",
+            delivery.pk,
+            delivery.url,
+        )
+        return None, "", DESTINATION_NOT_ALLOWED
+    except OSError as exc:  # socket.gaierror: the name does not resolve (now)
+        return None, "", f"{type(exc).__name__}: {exc}"[:ERROR_MAX_CHARS]
+    return _post(destination.url, body, {**headers, **destination.headers}, destination.extensions)
 
 
 def _record(

@@ -74,14 +74,22 @@ SUBMISSION_SAFETY_NET = timedelta(minutes=5)
 class AcquirerRefundResult(Protocol):
     """What a RefundResult and a refund Notification both carry about one refund."""
 
-    payment_reference: str
-    status: GatewayStatus
-    amount: int
-    currency: str
-    acquirer_reference: str
-    decline_code: str
-    decline_message: str
-    completed_at: datetime | None
+    @property
+    def payment_reference(self) -> str: ...
+    @property
+    def status(self) -> GatewayStatus: ...
+    @property
+    def amount(self) -> int: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def acquirer_reference(self) -> str: ...
+    @property
+    def decline_code(self) -> str: ...
+    @property
+    def decline_message(self) -> str: ...
+    @property
+    def completed_at(self) -> datetime | None: ...
 
 
 def _reference_of(result: Any) -> str:

@@ -235,6 +235,7 @@ def refund_create(
             raise RefundExceedsRefundable(
                 details={"refundable": refundable, "requested": wanted, "currency": locked.currency}
             )
+        approval_reason: str
         if is_support_agent:
             approval_reason = ApprovalReason.SUPPORT_AGENT
         elif wanted > policies.approval_threshold_for(locked.merchant):

@@ -39,17 +39,49 @@ def test_anonymous_users_get_no_navigation() -> None:
     assert context["user_role_badges"] == []
 
 
+def test_a_payer_sees_my_payments_in_the_payer_area() -> None:
+    payer = UserFactory.create(roles=[Role.PAYER])
+    items = navigation(_request(payer))["nav_items"]
+    assert [i.key for i in items] == ["dashboard", "payer_payments"]
+    assert [(str(i.label), i.url) for i in items if i.key == "payer_payments"] == [
+        ("My payments", reverse("payer_home"))
+    ]
+
+
+@pytest.mark.urls("tests.accounts.navigation_urls")
 def test_a_payer_sees_only_the_dashboard_while_payer_pages_do_not_exist() -> None:
     payer = UserFactory.create(roles=[Role.PAYER])
     assert _keys(payer) == ["dashboard"]
 
 
-def test_a_kyc_reviewer_sees_the_kyc_queue_and_merchants_but_no_admin_entries() -> None:
+def test_a_kyc_reviewer_sees_the_kyc_queue_merchants_and_all_payments_but_no_admin_entries() -> (
+    None
+):
+    # view_all_merchants (every KYC reviewer has it) covers every merchant's payments too.
     reviewer = UserFactory.create(roles=[Role.KYC_REVIEWER])
-    keys = _keys(reviewer)
-    assert keys == ["dashboard", "merchants", "kyc"]
-    kyc = next(i for i in navigation(_request(reviewer))["nav_items"] if i.key == "kyc")
-    assert kyc.url == reverse("kyc_queue")
+    items = {i.key: i.url for i in navigation(_request(reviewer))["nav_items"]}
+    assert list(items) == ["dashboard", "staff_payments", "merchants", "kyc"]
+    assert items["kyc"] == reverse("kyc_queue")
+    assert items["staff_payments"] == reverse("staff_payment_list")
+
+
+def test_a_user_without_view_all_merchants_does_not_see_all_payments() -> None:
+    owner = UserFactory.create(roles=[Role.MERCHANT_OWNER])
+    payer = UserFactory.create(roles=[Role.PAYER])
+    assert not owner.has_perm("accounts.view_all_merchants")
+    assert "staff_payments" not in _keys(owner)
+    assert "staff_payments" not in _keys(payer)
+
+
+def test_merchant_users_see_webhook_events_after_developers() -> None:
+    staff = UserFactory.create(roles=[Role.MERCHANT_STAFF])
+    items = {i.key: i.url for i in navigation(_request(staff))["nav_items"]}
+    keys = list(items)
+    assert keys.index("webhook_events") == keys.index("developers") + 1
+    assert items["webhook_events"] == reverse("webhook_events")
+    # The entry is a merchant one: an administrator holding every permission has no team.
+    admin = UserFactory.create(roles=[Role.ADMINISTRATOR])
+    assert "webhook_events" not in _keys(admin)
 
 
 def test_an_administrator_sees_the_audit_log_and_users() -> None:
@@ -130,3 +162,33 @@ def test_first_resolvable_url_skips_names_that_do_not_resolve() -> None:
     assert first_resolvable_url(["no_such_page"]) is None
     # A name that needs arguments cannot be a menu entry.
     assert first_resolvable_url(["user_detail"]) is None
+
+
+def test_the_security_link_is_the_two_factor_page() -> None:
+    user = UserFactory.create(roles=[Role.MERCHANT_OWNER])
+    assert context_processors.SECURITY_URL_NAMES == ("twofactor:manage",)
+    assert navigation(_request(user))["security_url"] == reverse("twofactor:manage")
+
+
+@pytest.mark.parametrize(
+    ("roles", "offered"),
+    [
+        ([Role.PAYER], True),
+        ([Role.MERCHANT_STAFF], True),
+        ([], True),
+        ([Role.PAYER, Role.MERCHANT_OWNER], True),  # their passkeys confirm payments
+        ([Role.MERCHANT_OWNER], False),
+        ([Role.KYC_REVIEWER], False),
+        ([Role.ADMINISTRATOR], False),
+    ],
+)
+def test_the_passkeys_link_is_for_users_who_can_use_passkeys(
+    roles: list[Role], offered: bool
+) -> None:
+    user = UserFactory.create(roles=roles)
+    expected = reverse("passkey_list") if offered else None
+    assert navigation(_request(user))["passkeys_url"] == expected
+
+
+def test_anonymous_users_get_no_passkeys_link() -> None:
+    assert navigation(_request(AnonymousUser()))["passkeys_url"] is None

@@ -1,11 +1,13 @@
 """The hosted checkout: what the payer sees, signs in for, and confirms."""
 
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.core import mail
 from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
@@ -129,6 +131,30 @@ def test_signing_in_from_the_checkout_comes_back_to_it() -> None:
     assert response.status_code == 302
     assert response["Location"] == _url(payment)
     assert CONFIRM_BUTTON in client.get(_url(payment)).content.decode()
+
+
+def test_signing_up_from_the_checkout_comes_back_after_confirming_the_email() -> None:
+    payment = _payment()
+    path = _url(payment)
+    client = Client()
+
+    signup = client.post(
+        f"{reverse('account_signup')}?next={path}",
+        {
+            "email": "new.payer@example.com",
+            "password1": "a-Long-passw0rd-9",
+            "password2": "a-Long-passw0rd-9",
+            "account_type": "payer",
+            "next": path,
+        },
+    )
+    link = re.search(r"https?://[^/\s]+(/accounts/confirm-email/\S+/)", mail.outbox[-1].body)
+    assert link is not None
+    confirmed = client.post(link.group(1))
+
+    assert signup.status_code == 302
+    assert (confirmed.status_code, confirmed["Location"]) == (302, path)
+    assert CONFIRM_BUTTON in client.get(path).content.decode()
 
 
 def test_unknown_or_malformed_token_is_404() -> None:

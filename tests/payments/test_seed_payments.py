@@ -224,7 +224,7 @@ def test_command_seeds_and_reports_and_refuses_bad_input() -> None:
     out = StringIO()
     call_command(
         "seed_payments", "--count", "300", "--days", "2", "--merchants", "2", "--jobs", "1",
-        "--skip-postings", "--seed", "1", stdout=out,
+        "--skip-postings", "--seed", "1", "--force", stdout=out,
     )  # fmt: skip
 
     # Then
@@ -235,7 +235,12 @@ def test_command_seeds_and_reports_and_refuses_bad_input() -> None:
     # and bad input is refused before anything is written
     for bad in (["--count", "0"], ["--days", "0"], ["--merchants", "0"], ["--jobs", "99"]):
         with pytest.raises(CommandError):
-            call_command("seed_payments", *bad, stdout=StringIO())
+            call_command("seed_payments", *bad, "--force", stdout=StringIO())
+    # and with DEBUG off (as here) it refuses to run at all without --force
+    with pytest.raises(CommandError, match="DEBUG"):
+        call_command("seed_payments", "--count", "10", stdout=StringIO())
+    with pytest.raises(CommandError, match="DEBUG"):
+        call_command("seed_payments", "--reset", stdout=StringIO())
     assert Payment.objects.count() == 300
     assert Merchant.objects.filter(status=MerchantStatus.APPROVED).count() == 2
 

@@ -24,10 +24,10 @@ pytestmark = pytest.mark.django_db
 
 
 def error_of(response: Any) -> dict[str, Any]:
-    body = json.loads(response.content)
+    body: dict[str, Any] = json.loads(response.content)
     assert set(body) == {"error"}
     assert set(body["error"]) == {"code", "message", "details"}
-    return body["error"]  # type: ignore[no-any-return]
+    return body["error"]
 
 
 def body_for(of: Any, **fields: Any) -> dict[str, Any]:

@@ -80,11 +80,13 @@ def test_an_owner_or_finance_user_approves_and_the_refund_is_sent(
     refund.refresh_from_db()
     assert refund.status == RefundStatus.PROCESSING
     assert (refund.decided_by, refund.approval_reason) == (approver, "above_threshold")
+    assert refund.approved_at is not None
     assert refund.sla_due_at == refund.approved_at + timedelta(hours=24)
     assert statuses(refund)[1:] == [("requested", "approved"), ("approved", "processing")]
     assert queued == [("refund_submit_to_gateway", refund.pk)]
     assert refund_postings(refund) == [(f"refund:{refund.public_id}:initiate", "refund")]
     audit = AuditEvent.objects.get(action="refund.approved", object_id=str(refund.pk))
+    assert audit.after is not None
     assert (audit.actor, audit.before, audit.after["status"]) == (
         approver,
         {"status": "requested"},

@@ -24,7 +24,7 @@ from refunds.errors import (
 )
 from refunds.models import REFUND_TRANSITIONS, Refund, RefundStatus
 from refunds.services import RefundActor, refund_create, refund_policy_set
-from tests.factories import UserFactory
+from tests.merchants.platform import user
 from tests.payments.payment_support import payment_of
 from tests.refunds.support import (
     footprint,
@@ -90,6 +90,7 @@ def test_a_refund_within_the_threshold_is_approved_and_sent_at_once(
         ("requested", "approved"),
         ("approved", "processing"),
     ]
+    assert refund.approved_at is not None
     assert refund.sla_due_at == refund.approved_at + timedelta(hours=24)
     assert queued == [("refund_submit_to_gateway", refund.pk)]
     # and the money is in transit in the ledger
@@ -147,7 +148,7 @@ def test_every_refund_proposed_by_a_support_agent_waits_for_approval(
     if who == "team_support":
         agent = person(shop, TeamRole.SUPPORT)
     else:
-        agent = UserFactory(roles=[Role.SUPPORT_AGENT])
+        agent = user(roles=[Role.SUPPORT_AGENT])
 
     refund = refund_of(payment, amount=1, by=agent)
 

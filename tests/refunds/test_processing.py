@@ -143,7 +143,7 @@ def test_an_acquirer_unavailable_on_every_retry_ends_in_manual_review_with_its_r
     refund = refund_of(paid, amount=50_300)  # HTTP 503 every time
 
     # when the task runs with all its retries (eagerly: the countdowns are skipped)
-    tasks.refund_submit_to_gateway.apply(args=[refund.pk])
+    tasks.refund_submit_to_gateway.apply(args=(refund.pk,))
 
     # then the refund does not pretend to be pending: manual review, with the reason
     refund.refresh_from_db()
@@ -168,7 +168,7 @@ def test_a_retry_after_unavailable_uses_the_same_reference_and_refunds_once(
 ) -> None:
     refund = refund_of(paid, amount=50_301)  # 503 on the first attempt only
 
-    tasks.refund_submit_to_gateway.apply(args=[refund.pk])
+    tasks.refund_submit_to_gateway.apply(args=(refund.pk,))
 
     refund.refresh_from_db()
     assert refund.status == RefundStatus.SUCCEEDED

@@ -50,6 +50,7 @@ def test_the_sweep_marks_open_refunds_past_their_sla_once(shop: Merchant, queued
     assert late.events.last().reason == "sla_missed"  # type: ignore[union-attr]
     audit = AuditEvent.objects.get(action="refund.delayed")
     assert audit.object_id == str(late.pk)
+    assert audit.after is not None
     assert audit.after["hours_since_approval"] == 25.0
     assert Refund.objects.filter(is_delayed=True).count() == 1
 
@@ -71,7 +72,8 @@ def test_the_finance_queue_shows_delayed_open_refunds_with_their_age(
 
     queue = list(refund_delayed_queue(shop, now=now))
 
-    assert [(r.public_id, r.age) for r in queue] == [
+    ages = [(r.public_id, r.age) for r in queue]  # type: ignore[attr-defined]
+    assert ages == [
         (older.public_id, timedelta(hours=50)),
         (newer.public_id, timedelta(hours=30)),
     ]

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from accounts.demo import DEMO_PASSWORD, DEMO_USERS, DemoContext
+from accounts.demo import DEMO_PASSKEYLESS_PAYER, DEMO_PASSWORD, DEMO_USERS, DemoContext
 
 
 class Command(BaseCommand):
@@ -40,6 +40,10 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Demo logins: {', '.join(u.email for u in DEMO_USERS)} (password {DEMO_PASSWORD})"
             )
+        )
+        self.stdout.write(
+            f"Payer without a password or passkey: {DEMO_PASSKEYLESS_PAYER.email} "
+            "(sign in with an emailed code at /passkeys/sign-up/, then create a passkey)"
         )
 
     def _demo_modules(self) -> list[Any]:

@@ -4,6 +4,8 @@
     python manage.py seed_payments --count 50000 --days 30 --end 2025-11-20   # Double 11
     python manage.py seed_payments --reset
 
+It refuses to run with DEBUG off unless --force: these are made-up live payments.
+
 Every run adds payments (order ids `seed-<run>-<n>`, unique per run); `--reset` removes
 every seeded payment and its events and reverses its ledger postings (the ledger is
 append-only). The mixes and rhythms are in payments/seeding/profile.py; docs/benchmarks.md
@@ -15,6 +17,7 @@ from collections import Counter
 from datetime import date
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
@@ -65,8 +68,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--reset", action="store_true", help="Remove seeded payments instead of adding."
         )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Run even when DEBUG is off (only on a throw-away installation).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEBUG and not options["force"]:
+            raise CommandError(
+                "seed_payments writes made-up live payments and ledger postings; it runs only "
+                "with DEBUG on (use --force on a throw-away installation, e.g. a benchmark)."
+            )
         if options["reset"]:
             started = time.monotonic()
             try:

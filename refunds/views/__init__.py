@@ -1,0 +1,1 @@
+"""Portal pages of refunds: merchant pages (portal, decisions, request, export) and staff."""
