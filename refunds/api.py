@@ -32,7 +32,7 @@ from payments.services import CardNumberNotAllowed
 from refunds.filters import RefundFilter
 from refunds.selectors import refund_get_for_merchant, refund_list_for_merchant
 from refunds.serializers import (
-    EmptyInputSerializer,
+    RefundApproveInputSerializer,
     RefundCancelInputSerializer,
     RefundCreateInputSerializer,
     RefundOutputSerializer,
@@ -154,7 +154,7 @@ class RefundApproveApi(APIView):
             "portal, and this answers 403 `approval_requires_person`."
         ),
         parameters=[IDEMPOTENCY_PARAMETER],
-        request=EmptyInputSerializer,
+        request=RefundApproveInputSerializer,
         responses={200: RefundOutputSerializer, **POST_ERRORS},
         tags=["refunds"],
     )
@@ -163,9 +163,12 @@ class RefundApproveApi(APIView):
 
         def work() -> tuple[int, Any]:
             refund = refund_get_for_merchant(api_key.merchant, refund_id, mode=api_key.mode)
-            _validated(EmptyInputSerializer(data=_body(request)))
+            data = _validated(RefundApproveInputSerializer(data=_body(request)))
             refund = refund_approve(
-                refund=refund, actor=RefundActor.for_api_key(api_key), request=request
+                refund=refund,
+                actor=RefundActor.for_api_key(api_key),
+                reason=data["reason"],
+                request=request,
             )
             return 200, refund_data(refund)
 

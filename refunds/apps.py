@@ -11,7 +11,7 @@ class RefundsConfig(AppConfig):
         # the refunds services through the hook payments exposes for higher apps.
         from payments.gateways import NotificationKind
         from payments.services.notifications import notification_handler_register
-        from refunds.services.processing import refund_notification_apply
+        from refunds.services.acquirer_answers import refund_notification_apply
 
         notification_handler_register(NotificationKind.REFUND, refund_notification_apply)
 

@@ -14,6 +14,7 @@ from typing import Any
 from django import forms
 from django.core import signing
 from django.core.exceptions import ValidationError
+from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -94,7 +95,9 @@ class RefundSearchForm(forms.Form):
         self.staff = staff
         if staff:
             # Staff see every merchant: both modes unless one is chosen, and a merchant filter.
-            self.fields["mode"].choices = [("", _("Any mode")), *ApiMode.choices]
+            mode_field = self.fields["mode"]
+            assert isinstance(mode_field, forms.ChoiceField)
+            mode_field.choices = [("", _("Any mode")), *ApiMode.choices]
             self.fields["merchant"] = forms.ModelChoiceField(
                 label=_("Merchant"),
                 queryset=Merchant.objects.order_by("name", "pk"),
@@ -190,7 +193,8 @@ def _text_without_card_number(form: forms.Form, name: str, value: str) -> str:
         return card_number_refuse(value)
     except ValidationError as error:
         # The re-rendered form must not echo the card number back into the page.
-        data = form.data.copy()
+        data = QueryDict(mutable=True)
+        data.update(form.data)
         data[name] = ""
         form.data = data
         raise forms.ValidationError(error.messages, code="card_number_refused") from None
@@ -275,7 +279,7 @@ class RefundRequestForm(forms.Form):
             data = signing.loads(
                 self.cleaned_data["token"],
                 salt=TOKEN_SALT,
-                max_age=TOKEN_MAX_AGE.total_seconds(),
+                max_age=TOKEN_MAX_AGE,
             )
         except signing.BadSignature:
             raise forms.ValidationError(
@@ -293,7 +297,8 @@ class RefundRequestForm(forms.Form):
 
     def fresh_token(self) -> None:
         """Give the re-rendered form a new token (after an expired one was refused)."""
-        data = self.data.copy()
+        data = QueryDict(mutable=True)
+        data.update(self.data)
         data["token"] = submission_token_new(self.payment)
         self.data = data
 
@@ -323,6 +328,23 @@ class RefundCancelForm(forms.Form):
         required=False,
         max_length=REASON_TEXT_MAX_LENGTH,
         widget=forms.TextInput(attrs={"maxlength": str(REASON_TEXT_MAX_LENGTH)}),
+    )
+
+    def clean_reason(self) -> str:
+        value = str(self.cleaned_data.get("reason") or "").strip()
+        return _text_without_card_number(self, "reason", value)
+
+
+class RefundCloseForm(forms.Form):
+    """Why a refund in manual review is closed as failed (shown on its timeline)."""
+
+    CLOSE_REASON_MAX_LENGTH = 255
+
+    reason = forms.CharField(
+        label=_("Why close it"),
+        max_length=CLOSE_REASON_MAX_LENGTH,
+        error_messages={"required": _("Say why.")},
+        widget=forms.TextInput(attrs={"maxlength": str(CLOSE_REASON_MAX_LENGTH)}),
     )
 
     def clean_reason(self) -> str:

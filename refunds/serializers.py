@@ -80,8 +80,13 @@ class RefundCancelInputSerializer(StrictInputSerializer):
         return _text(value)
 
 
-class EmptyInputSerializer(StrictInputSerializer):
-    """No fields: an empty JSON object, or no body at all."""
+class RefundApproveInputSerializer(StrictInputSerializer):
+    reason = serializers.CharField(
+        max_length=REASON_TEXT_MAX_LENGTH, required=False, allow_blank=True, default=""
+    )
+
+    def validate_reason(self, value: str) -> str:
+        return _text(value)
 
 
 class RefundFailureSerializer(serializers.Serializer):

@@ -10,7 +10,7 @@ from typing import Any
 from celery import shared_task
 
 from payments.gateways import GatewayUnavailable
-from refunds.services import janitor, notifications, processing
+from refunds.services import acquirer_answers, janitor, notifications, processing
 
 # GatewayUnavailable means the acquirer surely did nothing: retry with the same refund
 # reference, then give up to manual review rather than pretend the refund is pending.
@@ -40,7 +40,7 @@ def refund_submit_to_gateway(self: Any, refund_id: int) -> str:
 @shared_task(name="refunds.tasks.refund_requery", acks_late=True, ignore_result=True)
 def refund_requery(refund_id: int) -> str:
     """Ask the acquirer about processing or unknown refund `refund_id`; return its status."""
-    return processing.refund_requery(refund_id=refund_id).status
+    return acquirer_answers.refund_requery(refund_id=refund_id).status
 
 
 @shared_task(name="refunds.tasks.refund_query_sweep", ignore_result=True)

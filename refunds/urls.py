@@ -15,6 +15,11 @@ urlpatterns: list[URLPattern] = [
     path("<str:public_id>/approve/", decisions.refund_approve_view, name="refund_approve"),
     path("<str:public_id>/reject/", decisions.refund_reject_view, name="refund_reject"),
     path("<str:public_id>/cancel/", decisions.refund_cancel_view, name="refund_cancel"),
+    path(
+        "<str:public_id>/review/<str:action>/",
+        decisions.refund_review_view,
+        name="refund_review",
+    ),
 ]
 
 staff_urlpatterns: list[URLPattern] = [
@@ -23,4 +28,9 @@ staff_urlpatterns: list[URLPattern] = [
     path("approvals/", staff.staff_refund_approvals, name="staff_refund_approvals"),
     path("delayed/", staff.staff_refund_delayed, name="staff_refund_delayed"),
     path("<str:public_id>/", staff.staff_refund_detail, name="staff_refund_detail"),
+    path(
+        "<str:public_id>/review/<str:action>/",
+        staff.staff_refund_review,
+        name="staff_refund_review",
+    ),
 ]

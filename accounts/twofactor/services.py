@@ -458,8 +458,7 @@ def two_factor_reset(
         codes = StaticToken.objects.filter(device__in=static_devices).count()
         if not totp_devices and not static_devices.exists():
             raise Conflict(
-                _("%(email)s has no two-factor authentication to reset.")
-                % {"email": locked.email},
+                _("%(email)s has no two-factor authentication to reset.") % {"email": locked.email},
                 code="nothing_to_reset",
             )
         confirmed = [device for device in totp_devices if device.confirmed]

@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
@@ -27,7 +28,7 @@ from payments.views.portal import (
     search_form,
 )
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 STAFF_PERMISSION = "accounts.view_all_merchants"
 
 
@@ -36,7 +37,7 @@ def staff_view_required(view: View) -> View:
 
     @login_required
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.has_perm(STAFF_PERMISSION):
             raise PermissionDenied
         return view(request, *args, **kwargs)

@@ -245,11 +245,12 @@ def _send(
     assert delivery.endpoint is not None  # _claim abandons deliveries without one
     try:
         destination = webhook_destination(delivery.url, mode=delivery.endpoint.mode)
-    except DestinationNotAllowed:
+    except DestinationNotAllowed as refused:
+        # The host only: a URL may carry the receiver's own token in its query.
         logger.warning(
             "webhook delivery %s not sent: %s resolves to a non-public address",
             delivery.pk,
-            delivery.url,
+            refused.args[0],
         )
         return None, "", DESTINATION_NOT_ALLOWED
     except OSError as exc:  # socket.gaierror: the name does not resolve (now)

@@ -25,31 +25,23 @@ from typing import Any, Protocol
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
-from accounts.models import User
-from config.errors import InvalidTransition, ValidationFailed
 from merchants.models import ApiMode
 from payments.gateways import (
     GatewayError,
     GatewayMismatch,
-    GatewayNotFound,
     GatewayRejected,
     GatewayStatus,
     GatewayTimeout,
     GatewayUnavailable,
     InvalidSignature,
-    Notification,
     RefundRequest,
 )
 from payments.services.acquirer import acquirer_notify_url, payment_gateway, payment_gateway_name
-from refunds import policies
-from refunds.errors import RefundNotAllowed, RefundNotFound
 from refunds.models import AWAITING_ACQUIRER_STATUSES, Refund, RefundStatus
 from refunds.services.common import (
     RefundActor,
     on_commit_queue,
-    payment_lock,
     refund_lock,
     transition,
 )
@@ -159,7 +151,7 @@ def _to_succeeded(
     return refund
 
 
-def _to_failed(
+def to_failed(
     refund: Refund,
     *,
     actor: RefundActor,
@@ -171,6 +163,10 @@ def _to_failed(
     details: dict[str, Any] | None = None,
     request: HttpRequest | None = None,
 ) -> Refund:
+    """Move the locked `refund` to failed, reversing its posting unless manual review did.
+
+    Call inside the atomic block that locked the refund.
+    """
     now = timezone.now()
     if refund.status != RefundStatus.MANUAL_REVIEW:  # manual review already reversed it
         refund_reverse_post(refund)
@@ -346,7 +342,7 @@ def refund_gateway_result_apply(
                 completed_at=result.completed_at,
                 details=facts,
             )
-        return _to_failed(
+        return to_failed(
             locked,
             actor=actor,
             reason=reason,
@@ -413,156 +409,3 @@ def refund_submit_to_gateway(*, refund_id: int, is_last_attempt: bool = True) ->
                 locked.save(update_fields=["next_query_at", "updated_at"])
             updated = locked
     return updated
-
-
-def refund_requery(*, refund_id: int) -> Refund:
-    """Ask the acquirer what happened to a processing or unknown refund, and record it.
-
-    A refund the acquirer never heard of was not made: the same request is sent again
-    (same reference); if the acquirer now refuses it, it goes to manual review. No answer
-    or "processing" schedules the next query by the back-off. Safe to run twice.
-    """
-    refund = Refund.objects.select_related("payment", "merchant").get(pk=refund_id)
-    if refund.status not in AWAITING_ACQUIRER_STATUSES:
-        return refund
-    gateway = payment_gateway(refund.payment)
-    actor = RefundActor.for_acquirer(refund_gateway_name(refund))
-    try:
-        try:
-            result = gateway.refund_query(refund.reference)
-            reason = "gateway_query"
-        except GatewayNotFound:
-            logger.warning("refund %s: unknown to the acquirer; sending it again", refund.public_id)
-            result = gateway.refund(refund_request_for(refund))
-            reason = "gateway_resubmission"
-    except (GatewayTimeout, GatewayUnavailable) as error:
-        return refund_query_reschedule(refund=refund, reason=error.reason or error.code)
-    except GatewayRejected as error:  # the re-sent request was refused: nothing was made
-        return refund_to_manual_review(
-            refund=refund,
-            actor=actor,
-            reason="gateway_rejected",
-            failure_code=error.reason or error.code,
-            message=str(error.details.get("acquirer_message") or error.message),
-        )
-    except GatewayError as error:  # unverifiable or malformed: ask again later
-        logger.error("refund %s: query failed (%s)", refund.public_id, error.code)
-        return refund_query_reschedule(refund=refund, reason=error.reason or error.code)
-    try:
-        updated = refund_gateway_result_apply(
-            refund=refund, result=result, actor=actor, reason=reason
-        )
-    except GatewayMismatch:
-        return refund_query_reschedule(refund=refund, reason="result_mismatch")
-    if result.status == GatewayStatus.PROCESSING:
-        return refund_query_reschedule(refund=updated, reason="still_processing")
-    return updated
-
-
-def refund_notification_apply(notification: Notification, gateway_name: str) -> Refund:
-    """Apply a verified refund notification from `gateway_name` (registered with payments).
-
-    Raise RefundNotFound for an unknown refund, GatewayMismatch for a refund another
-    acquirer handles or a message that does not match it; nothing changes then.
-    """
-    refund = (
-        Refund.objects.select_related("payment", "merchant")
-        .filter(public_id=notification.reference)
-        .first()
-    )
-    if refund is None:
-        logger.warning("acquirer notification for unknown refund %r", notification.reference)
-        raise RefundNotFound()
-    if refund_gateway_name(refund) != gateway_name:
-        logger.error(
-            "refund %s handled by %s got a notification from %s",
-            refund.public_id,
-            refund_gateway_name(refund),
-            gateway_name,
-        )
-        raise GatewayMismatch(reason="wrong_acquirer")
-    return refund_gateway_result_apply(
-        refund=refund,
-        result=notification,
-        actor=RefundActor.for_acquirer(gateway_name),
-        reason="acquirer_notification",
-        details={"notification_id": notification.notification_id},
-    )
-
-
-# --- manual review: a person retries or closes ---
-
-
-def _check_resolver(refund: Refund, user: User) -> None:
-    if not policies.user_can_resolve_manual_review(user, refund):
-        raise RefundNotAllowed(
-            _("Only an owner or a finance user (or Paydesk finance) can resolve manual review.")
-        )
-
-
-def refund_retry(*, refund: Refund, actor: User, request: HttpRequest | None = None) -> Refund:
-    """Send a refund in manual review to the acquirer again (same reference).
-
-    The money goes into transit again under a new ledger key (`...:initiate:<attempt>`),
-    checked against the balance policy; the submission is queued after commit. Raise
-    RefundNotAllowed, InvalidTransition unless in manual review, RefundExceedsBalance.
-    """
-    _check_resolver(refund, actor)
-    with transaction.atomic():
-        payment_lock(refund.payment_id)
-        locked = refund_lock(refund)
-        if locked.status != RefundStatus.MANUAL_REVIEW:
-            raise InvalidTransition(
-                _("Only a refund in manual review can be retried."),
-                details={"refund_id": locked.public_id, "from": locked.status},
-            )
-        now = timezone.now()
-        attempt = locked.attempt + 1
-        transition(
-            locked,
-            RefundStatus.PROCESSING,
-            actor=RefundActor.for_user(actor),
-            reason="retried_after_review",
-            details={"attempt": attempt},
-            now=now,
-            request=request,
-            attempt=attempt,
-            processing_at=now,
-            next_query_at=now + SUBMISSION_SAFETY_NET,
-            query_attempts=0,
-            failure_code="",
-            failure_message="",
-        )
-        refund_initiate_post(locked)
-        on_commit_queue("refund_submit_to_gateway", locked.pk)
-    return locked
-
-
-def refund_close(
-    *, refund: Refund, actor: User, reason: str, request: HttpRequest | None = None
-) -> Refund:
-    """Close a refund in manual review as failed, saying why (required).
-
-    Its ledger posting was already reversed; publishes `refund.failed`. The acquirer's
-    reason stays on the refund. Raise RefundNotAllowed, InvalidTransition.
-    """
-    text = (reason or "").strip()
-    if not text or len(text) > 255:
-        raise ValidationFailed(details={"reason": [_("Say why, in at most 255 characters.")]})
-    _check_resolver(refund, actor)
-    with transaction.atomic():
-        locked = refund_lock(refund)
-        if locked.status != RefundStatus.MANUAL_REVIEW:
-            raise InvalidTransition(
-                _("Only a refund in manual review can be closed."),
-                details={"refund_id": locked.public_id, "from": locked.status},
-            )
-        return _to_failed(
-            locked,
-            actor=RefundActor.for_user(actor),
-            reason="closed_after_review",
-            failure_code=locked.failure_code or "closed_after_review",
-            failure_message=locked.failure_message,
-            details={"reason": text},
-            request=request,
-        )

@@ -168,18 +168,21 @@ def _approve_and_send(
     reason: str,
     now: datetime,
     request: HttpRequest | None,
+    note: str = "",
 ) -> Refund:
     transition(
         refund,
         RefundStatus.APPROVED,
         actor=actor,
         reason=reason,
+        details={"note": note} if note else None,
         now=now,
         request=request,
         approved_at=now,
         sla_due_at=now + policies.refund_sla(),
         decided_by=actor.user,
         decision_label=actor.label[:100],
+        decision_reason=note,
     )
     _send(refund, actor=actor, now=now, request=request)
     return refund
@@ -306,9 +309,15 @@ def _check_decider(refund: Refund, actor: RefundActor, *, approving: bool) -> No
 
 
 def refund_approve(
-    *, refund: Refund, actor: RefundActor, request: HttpRequest | None = None
+    *,
+    refund: Refund,
+    actor: RefundActor,
+    reason: str = "",
+    request: HttpRequest | None = None,
 ) -> Refund:
     """Approve a refund awaiting approval and send it on to the acquirer.
+
+    `reason` is an optional note, kept as the decision reason and on the timeline.
 
     `actor` is an owner or finance user of the merchant who did not request it
     (RefundNotAllowed, ApproverIsRequester otherwise), or, in test mode only, an API key
@@ -316,6 +325,7 @@ def refund_approve(
     the refund is `requested`, RefundWindowClosed when the payment has grown too old
     meanwhile, RefundExceedsBalance under the "refuse" policy: nothing changes then.
     """
+    note = _clean_text(reason or "", "reason", required=False)
     _check_decider(refund, actor, approving=True)
     with transaction.atomic():
         locked_payment = payment_lock(refund.payment_id)
@@ -323,7 +333,9 @@ def refund_approve(
         now = timezone.now()
         if locked.status == RefundStatus.REQUESTED:
             _check_window(locked_payment, now)
-        _approve_and_send(locked, actor=actor, reason="approved", now=now, request=request)
+        _approve_and_send(
+            locked, actor=actor, reason="approved", now=now, request=request, note=note
+        )
     return locked
 
 

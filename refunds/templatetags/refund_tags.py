@@ -33,6 +33,13 @@ EVENT_REASONS = {
     "canceled": _("Withdrawn by the requester"),
     "sent_to_acquirer": _("Sent to the acquirer"),
     "sla_missed": _("Past its SLA: marked delayed"),
+    "gateway_response": _("The acquirer answered"),
+    "acquirer_notification": _("The acquirer notified Paydesk"),
+    "gateway_rejected": _("The acquirer refused it"),
+    "retries_exhausted": _("No answer after every retry"),
+    "still_processing": _("The acquirer is still working on it"),
+    "retried_after_review": _("Sent again after manual review"),
+    "closed_after_review": _("Closed after manual review"),
 }
 
 
@@ -71,6 +78,8 @@ def age(value: timedelta | None) -> str:
         return ngettext("%(d)d day %(h)d h", "%(d)d days %(h)d h", days) % {"d": days, "h": hours}
     if hours:
         return gettext("%(h)d h %(m)d min") % {"h": hours, "m": minutes}
+    if not minutes:
+        return gettext("less than a minute")
     return gettext("%(m)d min") % {"m": minutes}
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.functional import Promise
@@ -24,7 +25,7 @@ from refunds.portal_selectors import (
     refund_page,
 )
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 CURSOR_PARAMS = ("after", "before")
 RESULTS_TARGET = "refund-results"
 STAFF_VIEW_PERMISSION = "accounts.view_all_merchants"
@@ -37,7 +38,7 @@ def permission_required(permission: str) -> Callable[[View], View]:
     def decorator(view: View) -> View:
         @login_required
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not request.user.has_perm(permission):
                 raise PermissionDenied
             return view(request, *args, **kwargs)

@@ -6,8 +6,11 @@ that would be refused; a refused decision (a stale page, a second tab) is shown 
 error, and nothing changes.
 """
 
+from collections.abc import Callable
+from functools import partial
+
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -16,21 +19,75 @@ from django.views.decorators.http import require_POST
 from config.errors import ApplicationError, InvalidTransition
 from merchants.views.access import merchant_member_required
 from payments.templatetags.money import money_format
-from refunds.forms import RefundCancelForm, RefundRejectForm
+from refunds.forms import RefundCancelForm, RefundCloseForm, RefundRejectForm
 from refunds.models import Refund, RefundStatus
-from refunds.services import RefundActor, refund_approve, refund_cancel, refund_reject
+from refunds.services import (
+    RefundActor,
+    refund_approve,
+    refund_cancel,
+    refund_close,
+    refund_reject,
+    refund_retry,
+)
 from refunds.views.common import safe_next
 from refunds.views.portal import merchant_refund_or_404, render_detail
 
+REVIEW_ACTIONS = frozenset({"retry", "close"})
 
-def _refusal(refund: Refund, error: ApplicationError) -> str:
+
+def refusal_message(refund: Refund, error: ApplicationError) -> str:
+    """Return what to tell the user about a refused action on `refund`."""
     if isinstance(error, InvalidTransition):
-        # Someone else (or another tab) decided first: say what the refund is now.
+        # Someone else (or another tab) acted first: say what the refund is now.
         refund.refresh_from_db(fields=["status"])
-        return _("This refund is no longer waiting for approval: it is %(status)s.") % {
+        return _("Nothing was changed: this refund is now %(status)s.") % {
             "status": RefundStatus(refund.status).label
         }
     return error.message
+
+
+def resolve_manual_review(
+    request: HttpRequest,
+    refund: Refund,
+    action: str,
+    *,
+    back: str,
+    render_error: Callable[..., HttpResponse],
+) -> HttpResponse:
+    """Retry or close a refund in manual review (`refund_retry`, `refund_close`).
+
+    The services check who may (the merchant's owners and finance users, Paydesk
+    finance); a refusal is shown, and a close without a reason keeps the page's form.
+    """
+    if action not in REVIEW_ACTIONS:
+        raise Http404
+    user = request.user
+    if action == "retry":
+        try:
+            refund_retry(refund=refund, actor=user, request=request)  # type: ignore[arg-type]
+        except ApplicationError as error:
+            messages.error(request, refusal_message(refund, error))
+        else:
+            messages.success(request, _("Refund sent to the acquirer again."))
+        return redirect(back)
+    form = RefundCloseForm(request.POST)
+    if not form.is_valid():
+        return render_error(status=400, close_form=form)
+    try:
+        refund_close(
+            refund=refund,
+            actor=user,  # type: ignore[arg-type]
+            reason=form.cleaned_data["reason"],
+            request=request,
+        )
+    except ApplicationError as error:
+        form.add_error(None, refusal_message(refund, error))
+        return render_error(status=error.status, close_form=form)
+    messages.success(
+        request,
+        _("Refund closed as failed: the payer was not paid, the merchant's balance is restored."),
+    )
+    return redirect(back)
 
 
 @require_POST
@@ -46,7 +103,7 @@ def refund_approve_view(request: HttpRequest, public_id: str) -> HttpResponse:
             request=request,
         )
     except ApplicationError as error:
-        messages.error(request, _refusal(refund, error))
+        messages.error(request, refusal_message(refund, error))
         return redirect(back)
     messages.success(
         request,
@@ -78,7 +135,7 @@ def refund_reject_view(request: HttpRequest, public_id: str) -> HttpResponse:
                 for message in messages_of_field:
                     form.add_error("reason", str(message))
         if not form.errors:
-            form.add_error(None, _refusal(refund, error))
+            form.add_error(None, refusal_message(refund, error))
         return render_detail(request, refund, status=error.status, reject_form=form)
     messages.success(
         request,
@@ -104,7 +161,21 @@ def refund_cancel_view(request: HttpRequest, public_id: str) -> HttpResponse:
             request=request,
         )
     except ApplicationError as error:
-        messages.error(request, _refusal(refund, error))
+        messages.error(request, refusal_message(refund, error))
     else:
         messages.success(request, _("Refund request withdrawn."))
     return redirect("refund_detail", refund.public_id)
+
+
+@require_POST
+@merchant_member_required("approve_refunds")
+def refund_review_view(request: HttpRequest, public_id: str, action: str) -> HttpResponse:
+    """Retry ("retry") or close ("close") one of the merchant's refunds in manual review."""
+    refund = merchant_refund_or_404(request, public_id)
+    return resolve_manual_review(
+        request,
+        refund,
+        action,
+        back=reverse("refund_detail", args=[refund.public_id]),
+        render_error=partial(render_detail, request, refund),
+    )

@@ -20,8 +20,14 @@ from merchants.models import Merchant
 from merchants.views.access import merchant_member_required
 from refunds import policies
 from refunds.errors import RefundNotFound
-from refunds.forms import DelayedQueueForm, RefundCancelForm, RefundRejectForm, RefundSearchForm
-from refunds.models import Refund
+from refunds.forms import (
+    DelayedQueueForm,
+    RefundCancelForm,
+    RefundCloseForm,
+    RefundRejectForm,
+    RefundSearchForm,
+)
+from refunds.models import Refund, RefundStatus
 from refunds.portal_selectors import (
     QUEUE_LIMIT,
     refund_approvals_for_merchant,
@@ -38,6 +44,7 @@ from refunds.selectors import (
     refund_timeline,
 )
 from refunds.views.common import (
+    FINANCE_PERMISSION,
     filters_query,
     list_page,
     merchant_tabs,
@@ -90,6 +97,12 @@ def detail_context(refund: Refund, user: User, *, is_staff_view: bool) -> dict[s
     """Return what a refund's page shows: timeline, postings, webhooks and the actions."""
     is_waiting = refund.is_awaiting_approval and not is_staff_view
     can_decide = is_waiting and policies.user_can_decide_refund(user, refund)
+    can_resolve = refund.status == RefundStatus.MANUAL_REVIEW and (
+        user.has_perm(FINANCE_PERMISSION)
+        if is_staff_view
+        else policies.user_can_decide_refunds(user, refund.merchant_id)
+    )
+    review_url_name = "staff_refund_review" if is_staff_view else "refund_review"
     return {
         "refund": refund,
         "payment": refund.payment,
@@ -104,6 +117,10 @@ def detail_context(refund: Refund, user: User, *, is_staff_view: bool) -> dict[s
         "can_cancel": is_waiting and policies.user_can_cancel_refund(user, refund),
         "reject_form": RefundRejectForm() if can_decide else None,
         "cancel_form": RefundCancelForm(),
+        "can_resolve": can_resolve,
+        "close_form": RefundCloseForm() if can_resolve else None,
+        "retry_url": reverse(review_url_name, args=[refund.public_id, "retry"]),
+        "close_url": reverse(review_url_name, args=[refund.public_id, "close"]),
     }
 
 

@@ -187,6 +187,10 @@ def refund_create_view(request: HttpRequest, payment_id: str) -> HttpResponse:
         fresh.is_valid()
         _form_errors_from(fresh, error)
         return _render(request, payment, fresh, status=error.status)
+    except Exception:
+        # A crash is not an answer: the same form may be sent again.
+        cache.delete(claim)
+        raise
     cache.set(claim, refund.public_id, timeout=int(TOKEN_MAX_AGE.total_seconds()))
     messages.success(request, _success_message(refund))
     return redirect(payment_url)

@@ -5,15 +5,17 @@ finance operators' (accounts.run_settlement). Staff read here: approving stays w
 merchant's own owners and finance users (maker-checker inside the merchant).
 """
 
+from functools import partial
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from refunds.errors import RefundNotFound
 from refunds.forms import RefundSearchForm
+from refunds.models import Refund
 from refunds.portal_selectors import (
     QUEUE_LIMIT,
     refund_approvals_for_staff,
@@ -30,6 +32,7 @@ from refunds.views.common import (
     search_form,
     staff_tabs,
 )
+from refunds.views.decisions import resolve_manual_review
 from refunds.views.portal import delayed_context, detail_context
 
 
@@ -65,20 +68,44 @@ def staff_refund_list(request: HttpRequest) -> HttpResponse:
     return render_list(request, "refunds/list.html", context)
 
 
-@require_GET
-@permission_required(STAFF_VIEW_PERMISSION)
-def staff_refund_detail(request: HttpRequest, public_id: str) -> HttpResponse:
-    """Show any merchant's refund, read-only."""
+def _staff_refund_or_404(public_id: str) -> Refund:
     try:
-        refund = refund_get_for_staff(public_id)
+        return refund_get_for_staff(public_id)
     except RefundNotFound:
         raise Http404 from None
+
+
+def _render_detail(
+    request: HttpRequest, refund: Refund, *, status: int = 200, **extra: Any
+) -> HttpResponse:
     context = {
         **detail_context(refund, request.user, is_staff_view=True),  # type: ignore[arg-type]
         "list_url": reverse("staff_refund_list"),
         "payment_url": reverse("staff_payment_detail", args=[refund.payment.public_id]),
+        **extra,
     }
-    return render(request, "refunds/detail.html", context)
+    return render(request, "refunds/detail.html", context, status=status)
+
+
+@require_GET
+@permission_required(STAFF_VIEW_PERMISSION)
+def staff_refund_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Show any merchant's refund; Paydesk finance may resolve one in manual review."""
+    return _render_detail(request, _staff_refund_or_404(public_id))
+
+
+@require_POST
+@permission_required(FINANCE_PERMISSION)
+def staff_refund_review(request: HttpRequest, public_id: str, action: str) -> HttpResponse:
+    """Retry or close any merchant's refund in manual review (Paydesk finance)."""
+    refund = _staff_refund_or_404(public_id)
+    return resolve_manual_review(
+        request,
+        refund,
+        action,
+        back=reverse("staff_refund_detail", args=[refund.public_id]),
+        render_error=partial(_render_detail, request, refund),
+    )
 
 
 @require_GET

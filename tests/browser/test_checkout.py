@@ -5,10 +5,8 @@ payment to the real sandbox acquirer and the page follows it to "succeeded", the
 payer back to the merchant.
 """
 
-import os
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,59 +21,27 @@ from accounts.roles import Role
 from payments.domain.models import Payment, PaymentStatus
 from payments.services import Actor, payment_confirm, payment_mark_failed, payment_mark_succeeded
 from tests.factories import DEFAULT_PASSWORD
-from tests.helpers.celery_worker import CeleryWorker, running_celery_worker, session_queue
-from tests.helpers.sandbox_acquirer import SandboxAcquirer
+from tests.helpers.celery_worker import CeleryWorker
 from tests.merchants.platform import merchant, user
 from tests.payments.payment_support import payment_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@contextmanager
-def _own_queue() -> Iterator[str]:
-    """Route tasks to a queue of this module's own, then back to the session's queue.
-
-    `session_queue()` changes the routes, but Celery caches its router once a task has
-    been sent in this process: rebuild it on the way in and on the way out.
-    """
-    from config.celery import app
-
-    with session_queue() as queue:
-        app.amqp.router = app.amqp.Router()
-        yield queue
-    app.amqp.router = app.amqp.Router()
-
-
-@pytest.fixture(scope="module")
-def checkout_worker(
-    django_db_setup: None, sandbox_acquirer: SandboxAcquirer, live_server: Any
-) -> Iterator[CeleryWorker]:
-    """A worker of this module's own queue, pointed at the session's sandbox acquirer.
-
-    The session worker (`celery_worker_process`) may already run with the default acquirer
-    URL, and settings changed in this process never reach another one: this worker gets
-    the acquirer's URL (and the live server for its notifications) in its environment.
-    """
-    overrides = {
-        "SANDBOX_ACQUIRER_URL": sandbox_acquirer.base_url,
-        "PAYMENT_NOTIFY_BASE_URL": live_server.url,
-    }
-    previous = {name: os.environ.get(name) for name in overrides}
-    os.environ.update(overrides)
-    try:
-        with _own_queue() as queue, running_celery_worker(queue) as worker:
-            yield worker
-    finally:
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits() -> None:
     cache.clear()
+
+
+@pytest.fixture
+def no_submission(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record submissions instead of queueing them: the session worker must not race a
+    test that sets the payment's outcome itself."""
+    from payments import tasks
+
+    queued: list[int] = []
+    monkeypatch.setattr(tasks.payment_submit_to_gateway, "delay", queued.append)
+    return queued
 
 
 def _payer() -> Any:
@@ -111,7 +77,7 @@ def test_payer_signs_in_pays_on_a_phone_and_returns_to_the_merchant(
     phone_page: Page,
     live_server: Any,
     screenshot: Callable[..., Path],
-    checkout_worker: CeleryWorker,
+    celery_worker_process: CeleryWorker,
 ) -> None:
     # given a payment whose return URL is a page of the live server, and a payer account
     payment = _payment(return_url=f"{live_server.url}/healthz?returned=1")
@@ -146,7 +112,9 @@ def test_payer_signs_in_pays_on_a_phone_and_returns_to_the_merchant(
     try:
         expect(status).to_contain_text("succeeded", timeout=20_000)
     except AssertionError as error:
-        raise AssertionError(f"{error}\nworker log:\n{checkout_worker.log()[-3000:]}") from None
+        raise AssertionError(
+            f"{error}\nworker log:\n{celery_worker_process.log()[-3000:]}"
+        ) from None
     expect(status).to_contain_text("Payment successful")
     expect(phone_page.get_by_test_id("payment-confirm")).to_have_count(0)
     screenshot(phone_page, "checkout-phone-en-succeeded")
@@ -165,6 +133,7 @@ def test_checkout_in_chinese_on_a_phone(
     live_server: Any,
     login_as: Callable[..., None],
     screenshot: Callable[..., Path],
+    no_submission: list[int],
 ) -> None:
     payment = _payment(description="西湖龙井 250 克礼盒", channel="wechat_pay")
     login_as(_payer(), phone_context)
@@ -192,6 +161,7 @@ def test_failed_and_expired_payments_show_their_state_without_a_pay_button(
     live_server: Any,
     login_as: Callable[..., None],
     screenshot: Callable[..., Path],
+    no_submission: list[int],
 ) -> None:
     login_as(_payer(), phone_context)
     failed = _payment()
@@ -216,3 +186,26 @@ def test_failed_and_expired_payments_show_their_state_without_a_pay_button(
     expect(phone_page.get_by_test_id("payment-status")).to_contain_text("expired")
     expect(phone_page.get_by_test_id("payment-confirm")).to_have_count(0)
     screenshot(phone_page, "checkout-phone-en-expired")
+
+
+def test_a_processing_payment_polls_until_the_result_arrives(
+    phone_page: Page,
+    live_server: Any,
+    screenshot: Callable[..., Path],
+    no_submission: list[int],
+) -> None:
+    # given a confirmed payment whose result is not known yet (no worker submits it here)
+    payment = _payment(return_url="")
+    payment_confirm(payment=payment, payer=None, method="session")
+    phone_page.goto(live_server.url + reverse("checkout", kwargs={"token": payment.checkout_token}))
+    status = phone_page.get_by_test_id("payment-status")
+    expect(status).to_contain_text("processing")
+    expect(phone_page.locator(".checkout-refresh")).to_be_hidden()  # JS on: htmx polls
+    screenshot(phone_page, "checkout-phone-en-processing")
+
+    # when the acquirer's answer is recorded
+    payment_mark_succeeded(payment=payment, actor=Actor.for_acquirer("sandbox"), reason="test")
+
+    # then the page shows it without a reload, and has no return button to offer
+    expect(status).to_contain_text("succeeded", timeout=5_000)
+    expect(phone_page.get_by_test_id("checkout-return")).to_have_count(0)

@@ -75,11 +75,17 @@ def test_an_owner_or_finance_user_approves_and_the_refund_is_sent(
     approver = person(shop, role)
 
     with django_capture_on_commit_callbacks(execute=True):
-        refund = refund_approve(refund=waiting, actor=RefundActor.for_user(approver))
+        refund = refund_approve(
+            refund=waiting, actor=RefundActor.for_user(approver), reason="Goods returned"
+        )
 
     refund.refresh_from_db()
     assert refund.status == RefundStatus.PROCESSING
-    assert (refund.decided_by, refund.approval_reason) == (approver, "above_threshold")
+    assert (refund.decided_by, refund.approval_reason, refund.decision_reason) == (
+        approver,
+        "above_threshold",
+        "Goods returned",
+    )
     assert refund.approved_at is not None
     assert refund.sla_due_at == refund.approved_at + timedelta(hours=24)
     assert statuses(refund)[1:] == [("requested", "approved"), ("approved", "processing")]

@@ -2,7 +2,8 @@
 
 import csv
 import io
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, cast
 
 import pytest
 from django.http import StreamingHttpResponse
@@ -27,7 +28,7 @@ def _client(shop: Merchant) -> Client:
 
 def _table(response: Any) -> list[list[str]]:
     assert isinstance(response, StreamingHttpResponse)
-    body = b"".join(response.streaming_content).decode("utf-8")
+    body = b"".join(cast(Iterator[bytes], response.streaming_content)).decode("utf-8")
     assert body.startswith("\ufeff")
     return list(csv.reader(io.StringIO(body[1:])))
 
