@@ -63,6 +63,18 @@ class Conflict(ApplicationError):  # noqa: N818
     default_message = _("The request conflicts with the current state.")
 
 
+class RateLimited(ApplicationError):  # noqa: N818
+    """Too many requests; `retry_after_seconds` (also in `details`) says when to retry."""
+
+    code = "rate_limited"
+    status = 429
+    default_message = _("Too many requests. Wait a moment, then try again.")
+
+    def __init__(self, message: Any = None, *, retry_after_seconds: int) -> None:
+        super().__init__(message, details={"retry_after_seconds": retry_after_seconds})
+        self.retry_after_seconds = retry_after_seconds
+
+
 class InvalidTransition(Conflict):
     code = "invalid_transition"
     default_message = _("This change of status is not allowed.")

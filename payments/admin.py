@@ -1,5 +1,5 @@
 """Admin of the payments app: each sub-package registers its own; add yours below."""
 
 import payments.domain.admin
-import payments.ledger.admin  # noqa: F401
+import payments.ledger.admin
 import payments.webhooks.admin  # noqa: F401

@@ -49,9 +49,13 @@ class AmountFilter(django_filters.Filter):
 
 
 class PaymentFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=PaymentStatus.choices, label=_("Status"))
+    # MultipleChoiceFilter adds DISTINCT by default (meant for to-many lookups); on plain
+    # columns of one table it only makes PostgreSQL sort the whole result.
+    status = django_filters.MultipleChoiceFilter(
+        choices=PaymentStatus.choices, label=_("Status"), distinct=False
+    )
     channel = django_filters.MultipleChoiceFilter(
-        choices=PaymentChannel.choices, label=_("Channel")
+        choices=PaymentChannel.choices, label=_("Channel"), distinct=False
     )
     created_after = django_filters.IsoDateTimeFilter(
         field_name="created_at", lookup_expr="gte", label=_("Created at or after")

@@ -9,6 +9,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 
 from config.errors import ApplicationError
+from config.errors import RateLimited as RateLimited  # re-exported for the passkey layer
 
 
 class PasskeyError(ApplicationError):
@@ -95,16 +96,6 @@ class PasskeyLimitReached(PasskeyError):  # noqa: N818
 class PasskeySignInRefused(PasskeyError):  # noqa: N818
     code = "passkey_sign_in_refused"
     status = 403
-
-
-class RateLimited(ApplicationError):  # noqa: N818
-    code = "rate_limited"
-    status = 429
-    default_message = _("Too many requests. Wait a moment, then try again.")
-
-    def __init__(self, message: Any = None, *, retry_after_seconds: int) -> None:
-        super().__init__(message, details={"retry_after_seconds": retry_after_seconds})
-        self.retry_after_seconds = retry_after_seconds
 
 
 class EmailCodeInvalid(ApplicationError):  # noqa: N818

@@ -30,7 +30,13 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User
 from accounts.services.audit import audit_event_record
-from config.errors import ApplicationError, Conflict, PermissionDenied, ValidationFailed
+from config.errors import (
+    ApplicationError,
+    Conflict,
+    PermissionDenied,
+    RateLimited,
+    ValidationFailed,
+)
 
 RECOVERY_DEVICE_NAME = "recovery"
 RECOVERY_CODE_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"  # base32: no 0/O or 1/l to confuse
@@ -63,13 +69,8 @@ class InvalidCodeError(TwoFactorError):
     code = "invalid_code"
 
 
-class VerificationThrottledError(TwoFactorError):
+class VerificationThrottledError(TwoFactorError, RateLimited):
     code = "throttled"
-    status = 429
-
-    def __init__(self, message: str, *, retry_after_seconds: int) -> None:
-        super().__init__(message, details={"retry_after_seconds": retry_after_seconds})
-        self.retry_after_seconds = retry_after_seconds
 
 
 class SetupExpiredError(TwoFactorError):

@@ -10,6 +10,7 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -214,6 +215,15 @@ class Payment(models.Model):
         indexes: ClassVar = [
             models.Index(
                 fields=["merchant", "mode", "-created_at", "-id"], name="payment_merchant_list"
+            ),
+            # The staff list pages every merchant's payments newest first.
+            models.Index(fields=["-created_at", "-id"], name="payment_staff_list"),
+            # Search by payer email: `payer_email__iexact` compares UPPER(payer_email).
+            models.Index(
+                models.F("merchant"),
+                models.F("mode"),
+                Upper("payer_email"),
+                name="payment_payer_email_search",
             ),
             # The janitor's sweeps read only the few payments that are waiting.
             models.Index(

@@ -2,33 +2,34 @@
 
     GET  /pay/<token>/           the payment (merchant, amount, description, channel) and,
                                  for a signed-in payer, the ways to confirm it
-    POST /pay/<token>/confirm/   "Pay": confirm with the signed-in session
     GET  /pay/<token>/status/    the status panel alone (htmx polls it every second)
+
+Confirming needs strong customer authentication: a passkey bound to the payment, or
+the email-code fallback within its limit (payments/confirmation/, docs/checkout.md).
+Being signed in is not enough: there is no plain "Pay" button.
 
 The token is the payment's 256-bit `checkout_token`: it is the only key to the page, so
 the page shows nothing beyond this one payment and its merchant's display name. Anyone
-may look; only a signed-in user can confirm, with CSRF and a rate limit. The payer is
+may look; only a signed-in user can confirm, with CSRF and a rate limit
+(`confirmation_rate_limited`, shared by every confirmation endpoint). The payer is
 never behind the staff 2FA wall (payers have no 2FA role).
 """
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from django.contrib import messages
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
 from accounts.models import User
 from accounts.services.audit import audit_event_record, client_ip
-from config.errors import ApplicationError, InvalidTransition, NotFound
+from config.errors import NotFound
 from payments.domain.models import (
     AWAITING_ACQUIRER_STATUSES,
     FINAL_STATUSES,
@@ -36,9 +37,8 @@ from payments.domain.models import (
     PaymentStatus,
 )
 from payments.selectors import payment_get_by_checkout_token
-from payments.services.payments import PaymentExpired, payment_confirm
 from payments.templatetags.payment_tags import payment_status_tone
-from payments.views.confirmation import SESSION_METHOD, confirmation_methods_offered
+from payments.views.confirmation import confirmation_methods_offered
 
 logger = logging.getLogger("payments")
 
@@ -51,15 +51,6 @@ CONFIRM_RATE_LIMITS = {"user": 10, "ip": 30, "payment": 20}
 RETURN_COUNTDOWN_SECONDS = 5
 # How often the status panel asks for news while the acquirer works (htmx, seconds).
 STATUS_POLL_SECONDS = 1
-
-
-@dataclass(frozen=True)
-class ConfirmOutcome:
-    """What a confirmation attempt came to: `message` and `status` when it was refused."""
-
-    is_confirmed: bool
-    message: str = ""
-    status: int = 200
 
 
 def safe_return_url(url: str) -> str:
@@ -87,7 +78,8 @@ def effective_status(payment: Payment) -> str:
     return str(payment.status)
 
 
-def _follow_payer_language(request: HttpRequest) -> None:
+def follow_payer_language(request: HttpRequest) -> None:
+    """Show the page (or JSON messages) in the payer's language when the URL has none."""
     # The checkout link carries no language prefix (merchants send one link to every
     # payer), and Django would show it in the default language: use the payer's own
     # choice instead (the language cookie, else the browser's Accept-Language).
@@ -98,7 +90,8 @@ def _follow_payer_language(request: HttpRequest) -> None:
     request.LANGUAGE_CODE = translation.get_language()
 
 
-def _payment_or_404(token: str) -> Payment:
+def checkout_payment_or_404(token: str) -> Payment:
+    """Return the payment of checkout `token`, or raise Http404."""
     try:
         return payment_get_by_checkout_token(token)
     except NotFound:
@@ -138,9 +131,11 @@ def _checkout_context(request: HttpRequest, payment: Payment) -> dict[str, Any]:
         {
             "is_test_mode": payment.mode == "test",
             "signed_in": signed_in,
-            "login_url": _with_next("account_login", checkout_path),
-            "signup_url": _with_next("account_signup", checkout_path),
-            "confirm_path": reverse("checkout_confirm", kwargs={"token": payment.checkout_token}),
+            # Payers sign in with a passkey or an emailed code (or a password), and new
+            # payers sign up by email code; every path comes back here.
+            "login_url": _with_next("passkey_login", checkout_path),
+            "signup_url": _with_next("payer_signup", checkout_path),
+            "password_login_url": _with_next("account_login", checkout_path),
             "confirmation_methods": (
                 confirmation_methods_offered(request, payment)
                 if signed_in and context["is_confirmable"]
@@ -167,16 +162,16 @@ def _render_checkout(request: HttpRequest, payment: Payment, *, status: int = 20
 @never_cache
 def checkout(request: HttpRequest, token: str) -> HttpResponse:
     """Show the payment to the payer, with sign-in or the confirmation methods."""
-    _follow_payer_language(request)
-    return _render_checkout(request, _payment_or_404(token))
+    follow_payer_language(request)
+    return _render_checkout(request, checkout_payment_or_404(token))
 
 
 @require_GET
 @never_cache
 def checkout_status(request: HttpRequest, token: str) -> HttpResponse:
     """Return the status panel for htmx polling; a plain browser gets the whole page."""
-    _follow_payer_language(request)
-    payment = _payment_or_404(token)
+    follow_payer_language(request)
+    payment = checkout_payment_or_404(token)
     if not getattr(request, "htmx", False):
         return redirect("checkout", token=payment.checkout_token)
     response = render(request, "payments/checkout/_status.html", _status_context(payment))
@@ -204,62 +199,21 @@ def _rate_limit_exceeded(request: HttpRequest, payment: Payment) -> bool:
     return exceeded
 
 
-def checkout_payment_confirm(
-    request: HttpRequest,
-    payment: Payment,
-    *,
-    method: str,
-    evidence: dict[str, Any] | None = None,
-) -> ConfirmOutcome:
-    """Confirm `payment` for the signed-in payer with `method`, through `payment_confirm`.
+def confirmation_rate_limited(request: HttpRequest, payment: Payment, *, method: str) -> bool:
+    """Count one confirmation step of the signed-in user for `payment`; return True (and
+    audit `checkout.confirm_rate_limited`) when a window's limit is exceeded.
 
-    Every confirmation method goes through here (the "Pay" button, and passkeys later), so
-    that each gets the same rate limit and the same messages. Never raises for a refusal:
-    returns a ConfirmOutcome with the message to show and the HTTP status to use.
+    Every step that starts a ceremony or checks an answer calls this first: passkey
+    options, passkey creation, email codes sent and checked.
     """
+    if not _rate_limit_exceeded(request, payment):
+        return False
     user = request.user
-    if not isinstance(user, User) or not user.is_authenticated:
-        return ConfirmOutcome(False, _("Sign in to confirm this payment."), 403)
-    if _rate_limit_exceeded(request, payment):
-        audit_event_record(
-            action="checkout.confirm_rate_limited",
-            actor=user,
-            target=payment,
-            after={"method": method},
-            request=request,
-        )
-        return ConfirmOutcome(
-            False, _("Too many attempts. Wait a few minutes, then try again."), 429
-        )
-    request_facts = {
-        "ip": client_ip(request) or "",
-        "user_agent": request.headers.get("User-Agent", "")[:200],
-        **(evidence or {}),
-    }
-    try:
-        payment_confirm(payment=payment, payer=user, method=method, evidence=request_facts)
-    except PaymentExpired as error:
-        return ConfirmOutcome(False, error.message, 409)
-    except InvalidTransition:
-        return ConfirmOutcome(False, _("This payment can no longer be confirmed."), 409)
-    except ApplicationError as error:
-        logger.warning("checkout confirm of %s refused: %s", payment.public_id, error.code)
-        return ConfirmOutcome(False, error.message, error.status)
-    return ConfirmOutcome(True)
-
-
-@require_POST
-@never_cache
-def checkout_confirm(request: HttpRequest, token: str) -> HttpResponse:
-    """Confirm with the signed-in session ("Pay"), then show the page following the result."""
-    _follow_payer_language(request)
-    payment = _payment_or_404(token)
-    if not request.user.is_authenticated:
-        # The session ended between showing the button and pressing it.
-        return redirect(_with_next("account_login", reverse("checkout", kwargs={"token": token})))
-    outcome = checkout_payment_confirm(request, payment, method=SESSION_METHOD.key)
-    if not outcome.is_confirmed:
-        messages.error(request, outcome.message)
-        payment.refresh_from_db()
-        return _render_checkout(request, payment, status=outcome.status)
-    return redirect("checkout", token=payment.checkout_token)
+    audit_event_record(
+        action="checkout.confirm_rate_limited",
+        actor=user if isinstance(user, User) else None,
+        target=payment,
+        after={"method": method},
+        request=request,
+    )
+    return True

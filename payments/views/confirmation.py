@@ -1,22 +1,24 @@
 """How a payer can confirm a payment at checkout: the extension point for new methods.
 
 The checkout page renders one block per available method, in `order`, inside
-templates/payments/checkout/_confirmation_methods.html. Today there is one method,
-"session": the payer is signed in and presses "Pay". The passkey issue adds fingerprint
-and face (WebAuthn) by registering another method from `PaymentsConfig.ready` (or from
-the module that builds it), e.g.
+templates/payments/checkout/_confirmation_methods.html. A payment is confirmed with
+strong customer authentication or not at all, so nothing is registered here: the
+methods come from payments/confirmation/methods.py (`PaymentsConfig.ready`), the
+passkey (order 10) and the email-code fallback (order 50), e.g.
 
     confirmation_method_register(ConfirmationMethod(
         key="passkey",
         template_name="payments/checkout/methods/_passkey.html",
-        order=10,                                  # shown first, above "Pay with password"
-        is_available=lambda request, payment: user_has_passkey(request.user),
+        order=10,
+        is_available=lambda request, payment: True,
         context=lambda request, payment: {"options_url": ...},
     ))
 
-A method's own endpoint (e.g. the WebAuthn assertion check) confirms through
-`payments.views.checkout.checkout_payment_confirm(request, payment, method=..., evidence=...)`,
-which applies the same checks, rate limits and error messages as the "Pay" button.
+A method's endpoints confirm through a service that binds the confirmation to the
+payment (payments/confirmation/services.py) after
+`payments.views.checkout.confirmation_rate_limited(request, payment, method=...)`.
+(The plain "session" method, a "Pay" button after a password sign-in, was removed: being
+signed in is not strong customer authentication.)
 """
 
 from collections.abc import Callable
@@ -59,11 +61,7 @@ class OfferedMethod:
     context: dict[str, Any]
 
 
-SESSION_METHOD = ConfirmationMethod(
-    key="session", template_name="payments/checkout/methods/_session.html", order=100
-)
-
-_methods: dict[str, ConfirmationMethod] = {SESSION_METHOD.key: SESSION_METHOD}
+_methods: dict[str, ConfirmationMethod] = {}
 
 
 def confirmation_method_register(method: ConfirmationMethod) -> None:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import BrowserContext, ConsoleMessage, Page, expect
+from playwright.sync_api import BrowserContext, ConsoleMessage, FilePayload, Page, expect
 
 from accounts.roles import Role
 from merchants.models import MerchantStatus
@@ -209,9 +209,8 @@ def test_application_form_screenshots(
 
 def _upload_quietly(page: Page, kind: str, content: bytes) -> None:
     page.select_option("#id_kind", kind)
-    page.set_input_files(
-        "#id_file", files=[{"name": "id.jpg", "mimeType": "image/jpeg", "buffer": content}]
-    )
+    photo: FilePayload = {"name": "id.jpg", "mimeType": "image/jpeg", "buffer": content}
+    page.set_input_files("#id_file", files=[photo])
     page.click("[data-testid=upload-form] button[type=submit]")
     expect(page.locator("[data-testid=documents-table] tbody tr")).to_have_count(1)
 

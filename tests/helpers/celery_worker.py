@@ -90,11 +90,14 @@ def session_queue() -> Iterator[str]:
     previous_routes = app.conf.task_routes
     app.conf.task_routes = (_route_to(queue),)
     app.amqp.flush_routes()
+    # Celery caches the router built from the old routes: build it again.
+    app.amqp.router = app.amqp.Router()
     try:
         yield queue
     finally:
         app.conf.task_routes = previous_routes
         app.amqp.flush_routes()
+        app.amqp.router = app.amqp.Router()
         _delete_queue(app, queue)
 
 

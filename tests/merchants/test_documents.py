@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.http import StreamingHttpResponse
 from django.test import Client
 from django.urls import reverse
 
@@ -75,6 +76,7 @@ def test_pdf_png_and_jpeg_are_stored_privately_with_their_hash(
     )
     assert name not in path.name  # stored under a random name
     audit = AuditEvent.objects.get(action="merchant.document.upload")
+    assert audit.after is not None
     assert audit.after["sha256"] == document.sha256
     assert audit.actor == owner
 
@@ -163,8 +165,10 @@ def test_a_submitted_application_takes_no_uploads_or_deletions():
         document_upload(
             application=application, actor=owner, kind=DocumentKind.OTHER, file=upload()
         )
+    document = application.documents.first()
+    assert document is not None
     with pytest.raises(ApplicationLocked):
-        document_delete(document=application.documents.first(), actor=owner)
+        document_delete(document=document, actor=owner)
 
     assert set(ApplicationDocument.objects.values_list("pk", flat=True)) == before
     assert sorted(stored_files()) == sorted(files_before)
@@ -182,7 +186,9 @@ def test_deleting_a_document_removes_the_row_and_then_the_file(django_capture_on
 
     assert not ApplicationDocument.objects.exists()
     assert not path.exists()
-    assert AuditEvent.objects.get(action="merchant.document.delete").before["name"] == "licence.pdf"
+    deletion = AuditEvent.objects.get(action="merchant.document.delete")
+    assert deletion.before is not None
+    assert deletion.before["name"] == "licence.pdf"
 
 
 # --- access: the owner and KYC staff only ---
@@ -210,7 +216,8 @@ def test_the_owner_can_open_the_document_inline_with_safe_headers():
     response = verified(owner).get(document_url(document))
 
     assert response.status_code == 200
-    assert b"".join(response.streaming_content) == PDF_BYTES
+    assert isinstance(response, StreamingHttpResponse)
+    assert response.getvalue() == PDF_BYTES
     assert response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"].startswith("inline; filename")
     assert "%E8%90%A5%E4%B8%9A%E6%89%A7%E7%85%A7.pdf" in response["Content-Disposition"]
@@ -241,6 +248,7 @@ def test_download_asks_for_an_attachment():
 def test_kyc_staff_can_open_any_document_and_the_access_is_audited(role):
     _owner, application = submitted_application()
     document = application.documents.first()
+    assert document is not None
     staff = UserFactory(roles=[role])
 
     response = verified(staff).get(document_url(document))

@@ -133,6 +133,7 @@ def test_an_administrator_suspends_with_a_reason(django_capture_on_commit_callba
     assert merchant.status == MerchantStatus.SUSPENDED
     assert merchant.status_reason == "Chargeback rate 4%."
     audit = AuditEvent.objects.get(action="merchant.suspend")
+    assert audit.after is not None
     assert (audit.actor, audit.after["reason"]) == (admin, "Chargeback rate 4%.")
     assert [m.to for m in mail.outbox] == [[owner.email]]
     assert "Chargeback rate 4%." in mail.outbox[0].body

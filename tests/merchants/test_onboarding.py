@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import pytest
+from django import forms
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
@@ -477,7 +478,9 @@ def test_volume_must_be_positive_in_the_form():
 
     assert not form.is_valid()
     assert "expected_monthly_volume_yuan" in form.errors
-    assert Decimal("1") == form.fields["expected_monthly_volume_yuan"].min_value
+    field = form.fields["expected_monthly_volume_yuan"]
+    assert isinstance(field, forms.DecimalField)
+    assert Decimal("1") == field.min_value
 
 
 def test_factory_codes_are_valid():

@@ -128,6 +128,7 @@ def test_approval_below_the_threshold_takes_one_reviewer_and_emails_the_owner(
     assert application.decided_at is not None
     audit = AuditEvent.objects.get(action="kyc.approve")
     assert audit.actor == taker
+    assert audit.after is not None
     assert audit.after["second_review"] is False
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
@@ -195,7 +196,9 @@ def test_a_second_different_reviewer_gives_the_final_approval(django_capture_on_
         ("first_approval", first.pk),
         ("approval", second.pk),
     ]
-    assert AuditEvent.objects.get(action="kyc.approve").after["second_review"] is True
+    approval = AuditEvent.objects.get(action="kyc.approve")
+    assert approval.after is not None
+    assert approval.after["second_review"] is True
     assert len(mail.outbox) == 1
 
 
@@ -265,9 +268,9 @@ def test_rejection_records_the_reason_and_emails_it(django_capture_on_commit_cal
     assert application.merchant.status == MerchantStatus.REJECTED
     assert application.merchant.status_reason == "Licence & ID do not match."
     assert KycReview.objects.get(decision="rejection").reason == "Licence & ID do not match."
-    assert AuditEvent.objects.get(action="kyc.reject").after["reason"] == (
-        "Licence & ID do not match."
-    )
+    rejection = AuditEvent.objects.get(action="kyc.reject")
+    assert rejection.after is not None
+    assert rejection.after["reason"] == "Licence & ID do not match."
     assert len(mail.outbox) == 1
     # Plain-text email: no HTML escaping of the reviewer's words.
     assert "Licence & ID do not match." in mail.outbox[0].body

@@ -32,7 +32,7 @@ def _staff_client() -> Client:
 
 def _body(response: Any) -> str:
     assert isinstance(response, StreamingHttpResponse)
-    return b"".join(response.streaming_content).decode("utf-8")
+    return response.getvalue().decode("utf-8")
 
 
 def _table(response: Any) -> list[list[str]]:

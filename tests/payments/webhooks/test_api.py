@@ -100,6 +100,7 @@ def test_redelivery_over_the_api_queues_an_attempt_to_the_endpoint(
     assert delivery.status == DeliveryStatus.PENDING
     assert queued.attempts == [(delivery.pk,)]
     audit = AuditEvent.objects.get(action="webhook_event.redeliver")
+    assert audit.after is not None
     assert audit.after["api_key"].startswith("sk_test_")
 
 

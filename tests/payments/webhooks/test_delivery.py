@@ -195,6 +195,7 @@ def test_a_delivery_leased_by_another_worker_is_left_alone(shop, receiver, queue
     # given a delivery another worker is sending right now
     delivery = only_delivery(publish(shop))
     now = delivery.next_attempt_at
+    assert now is not None
     type(delivery).objects.filter(pk=delivery.pk).update(leased_until=now + 30 * SECOND)
     # when a second task runs it, nothing is sent
     assert webhook_delivery_attempt(delivery_id=delivery.pk, now=now) is None

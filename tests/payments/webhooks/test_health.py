@@ -42,6 +42,8 @@ def test_an_endpoint_failing_for_three_days_is_disabled_audited_and_its_owners_e
     shop.endpoint.refresh_from_db()
     assert shop.endpoint.is_enabled is False
     update = AuditEvent.objects.get(action="webhook_endpoint.update")
+    assert update.before is not None
+    assert update.after is not None
     assert (update.before["enabled"], update.after["enabled"]) == (True, False)
     reason = AuditEvent.objects.get(action="webhook_endpoint.disable_failing")
     assert reason.object_id == str(shop.endpoint.pk)
