@@ -90,13 +90,12 @@ def two_factor_wall_target(request: HttpRequest) -> str | None:
     """Return where the wall sends this request (setup or verify, with `?next=`), or None."""
     from accounts.models import User
     from accounts.twofactor.redirects import url_with_next
-    from accounts.twofactor.selectors import user_has_totp_device
+    from accounts.twofactor.selectors import user_has_totp_device, user_is_verified
 
     user = request.user
     if not isinstance(user, User) or _is_exempt(request):
         return None
-    # OTPMiddleware adds is_verified(); without it nobody counts as verified (fail closed).
-    if getattr(user, "is_verified", lambda: False)():
+    if user_is_verified(user):
         return None
     has_device = user_has_totp_device(user)
     # Opting in (enrolling an app) also puts a user without a 2FA role behind the wall.

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.dashboard import dashboard_sections_render
 from accounts.filters import AuditEventFilter
 from accounts.forms import TwoFactorResetForm, UserRolesForm, UserSearchForm
+from accounts.http import AuthenticatedRequest
 from accounts.models import AuditEvent, User
 from accounts.selectors import (
     audit_event_diff,
@@ -33,7 +34,7 @@ PAGE_SIZE = 50
 
 
 @login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthenticatedRequest) -> HttpResponse:
     sections = dashboard_sections_render(request)
     stylesheets = list(dict.fromkeys(path for s in sections for path in s.stylesheets))
     return render(
@@ -53,7 +54,7 @@ def _is_partial_request(request: HttpRequest, target: str) -> bool:
 @require_GET
 @login_required
 @permission_required("accounts.view_audit_log", raise_exception=True)
-def audit_log(request: HttpRequest) -> HttpResponse:
+def audit_log(request: AuthenticatedRequest) -> HttpResponse:
     filterset = AuditEventFilter(data=request.GET)
     if filterset.is_valid():
         events = audit_event_list(filters=request.GET)
@@ -72,7 +73,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 @permission_required("accounts.view_audit_log", raise_exception=True)
-def audit_event(request: HttpRequest, pk: int) -> HttpResponse:
+def audit_event(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     event = get_object_or_404(AuditEvent.objects.select_related("actor"), pk=pk)
     return render(
         request,
@@ -84,7 +85,7 @@ def audit_event(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @login_required
 @permission_required("accounts.manage_roles", raise_exception=True)
-def user_list(request: HttpRequest) -> HttpResponse:
+def user_list(request: AuthenticatedRequest) -> HttpResponse:
     form = UserSearchForm(data=request.GET)
     if form.is_valid():
         is_active = {"1": True, "0": False}.get(form.cleaned_data["is_active"])
@@ -130,7 +131,7 @@ def _user_detail_context(
 @require_http_methods(["GET", "POST"])
 @login_required
 @permission_required("accounts.manage_roles", raise_exception=True)
-def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def user_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     account = get_object_or_404(User.objects.prefetch_related("groups"), pk=pk)
     form = None
     if request.method == "POST":
@@ -138,7 +139,7 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if form.is_valid():
             try:
                 user_roles_set(
-                    actor=request.user,  # type: ignore[arg-type]
+                    actor=request.user,
                     user=account,
                     roles=form.cleaned_data["roles"],
                     request=request,
@@ -158,14 +159,14 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 @permission_required("accounts.manage_roles", raise_exception=True)
-def user_two_factor_reset_view(request: HttpRequest, pk: int) -> HttpResponse:
+def user_two_factor_reset_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Remove the user's authenticator apps and recovery codes, with a mandatory reason."""
     account = get_object_or_404(User.objects.prefetch_related("groups"), pk=pk)
     reset_form = TwoFactorResetForm(data=request.POST)
     if reset_form.is_valid():
         try:
             two_factor_reset(
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 user=account,
                 reason=reset_form.cleaned_data["reason"],
                 request=request,
@@ -194,11 +195,11 @@ def user_two_factor_reset_view(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _user_active_change(request: HttpRequest, pk: int, *, activate: bool) -> HttpResponse:
+def _user_active_change(request: AuthenticatedRequest, pk: int, *, activate: bool) -> HttpResponse:
     account = get_object_or_404(User, pk=pk)
     service = user_reactivate if activate else user_deactivate
     try:
-        service(actor=request.user, user=account, request=request)  # type: ignore[arg-type]
+        service(actor=request.user, user=account, request=request)
     except ApplicationError as error:
         messages.error(request, error.message)
     else:
@@ -213,12 +214,12 @@ def _user_active_change(request: HttpRequest, pk: int, *, activate: bool) -> Htt
 @require_POST
 @login_required
 @permission_required("accounts.manage_roles", raise_exception=True)
-def user_deactivate_view(request: HttpRequest, pk: int) -> HttpResponse:
+def user_deactivate_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return _user_active_change(request, pk, activate=False)
 
 
 @require_POST
 @login_required
 @permission_required("accounts.manage_roles", raise_exception=True)
-def user_reactivate_view(request: HttpRequest, pk: int) -> HttpResponse:
+def user_reactivate_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return _user_active_change(request, pk, activate=True)

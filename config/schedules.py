@@ -37,6 +37,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "payments.tasks.payment_query_sweep",
         "schedule": 60.0,
     },
+    # ...close checkout verification attempts left open (VERIFICATION_ABANDON_MINUTES) or
+    # whose payment expired, as abandoned: the funnel's last stage (docs/checkout.md)...
+    "payments.verification_attempt_abandon_sweep": {
+        "task": "payments.tasks.verification_attempt_abandon_sweep",
+        "schedule": 60.0,
+    },
     # ...and purge Idempotency-Key records past their retention (kept at least 24 h).
     "payments.idempotency_record_purge": {
         "task": "payments.tasks.idempotency_record_purge",

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from config.api.pagination import CursorPagination
 from merchants.authentication import api_key_of
+from merchants.models import ApiKey, WebhookEndpoint
 from merchants.selectors.webhooks import (
     webhook_endpoint_get_for_merchant,
     webhook_endpoint_list_for_merchant,
@@ -53,6 +54,13 @@ ERRORS = {
     404: OpenApiResponse(ErrorSerializer, description=_("Not found for this key")),
     429: OpenApiResponse(ErrorSerializer, description=_("Rate limited")),
 }
+
+
+def _key_and_endpoint(request: Request, endpoint_id: str) -> tuple[ApiKey, WebhookEndpoint]:
+    """Return the request's API key and its endpoint `endpoint_id` (NotFound if not theirs)."""
+    api_key = api_key_of(request)
+    endpoint = webhook_endpoint_get_for_merchant(api_key.merchant, endpoint_id, mode=api_key.mode)
+    return api_key, endpoint
 
 
 class MerchantDetailApi(APIView):
@@ -130,10 +138,7 @@ class WebhookEndpointDetailApi(APIView):
         tags=["webhook endpoints"],
     )
     def get(self, request: Request, endpoint_id: str) -> Response:
-        api_key = api_key_of(request)
-        endpoint = webhook_endpoint_get_for_merchant(
-            api_key.merchant, endpoint_id, mode=api_key.mode
-        )
+        _api_key, endpoint = _key_and_endpoint(request, endpoint_id)
         return Response(WebhookEndpointOutputSerializer(endpoint).data)
 
     @extend_schema(
@@ -144,10 +149,7 @@ class WebhookEndpointDetailApi(APIView):
         tags=["webhook endpoints"],
     )
     def patch(self, request: Request, endpoint_id: str) -> Response:
-        api_key = api_key_of(request)
-        endpoint = webhook_endpoint_get_for_merchant(
-            api_key.merchant, endpoint_id, mode=api_key.mode
-        )
+        api_key, endpoint = _key_and_endpoint(request, endpoint_id)
         serializer = WebhookEndpointUpdateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
@@ -168,10 +170,7 @@ class WebhookEndpointDetailApi(APIView):
         tags=["webhook endpoints"],
     )
     def delete(self, request: Request, endpoint_id: str) -> Response:
-        api_key = api_key_of(request)
-        endpoint = webhook_endpoint_get_for_merchant(
-            api_key.merchant, endpoint_id, mode=api_key.mode
-        )
+        api_key, endpoint = _key_and_endpoint(request, endpoint_id)
         webhook_endpoint_delete(endpoint=endpoint, api_key=api_key, request=request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -189,10 +188,7 @@ class WebhookEndpointRotateSecretApi(APIView):
         tags=["webhook endpoints"],
     )
     def post(self, request: Request, endpoint_id: str) -> Response:
-        api_key = api_key_of(request)
-        endpoint = webhook_endpoint_get_for_merchant(
-            api_key.merchant, endpoint_id, mode=api_key.mode
-        )
+        api_key, endpoint = _key_and_endpoint(request, endpoint_id)
         serializer = WebhookSecretRotateInputSerializer(data=request.data or {})
         serializer.is_valid(raise_exception=True)
         overlap = serializer.validated_data["overlap_hours"]

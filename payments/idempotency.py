@@ -2,29 +2,41 @@
 
     return idempotent_response(request, merchant=m, mode=mode, work=lambda: (201, data))
 
-- The first request with a key INSERTs an in-flight record in its own committed
-  transaction: the unique constraint (merchant, mode, key) decides which of two concurrent
-  requests does the work.
-- The work then runs in one transaction with the record locked, and its response (a 4xx
-  refusal too) is stored in that same transaction: a crash rolls back the work and the
+What a client sees, whatever the database:
+
+- The first request with a key does the work; its response (a 4xx refusal too) is stored
+  with the key, in the transaction of the work: a crash rolls back the work and the
   response together, so a retry can never find a payment without its response.
 - A later request with the same key: same fingerprint and completed -> the stored status
   and body bytes, replayed exactly; different fingerprint -> 422 idempotency_key_reused;
-  still in flight -> 409 idempotency_request_in_progress (an in-flight record older than
-  its lock belongs to a request that died, and the retry takes it over).
-- An unexpected crash or a 5xx deletes the in-flight record so that a retry can proceed.
+  its twin still in flight -> 409 idempotency_request_in_progress at once (no waiting).
+- An unexpected crash or a 5xx stores nothing, so that a retry can proceed.
 - Records are kept at least IDEMPOTENCY_KEY_RETENTION_HOURS (24 h), then purged.
+
+How, on PostgreSQL: one transaction, one commit. It takes the transaction-level advisory
+lock of (merchant, mode, key) with `pg_try_advisory_xact_lock`; a twin holding it is in
+flight (409). Under the lock it reads the record (replay or 422), or does the work and
+INSERTs the completed record. A refusal rolls the work back and is then stored the same
+way in a second, short transaction. The unique constraint (merchant, mode, key) stays the
+backstop: if a record appears that the lock did not keep out, the INSERT fails, everything
+rolls back and the request answers from that record. An in-flight record (written by the
+path below) is a twin in flight until its `locked_until`, then a retry takes it over.
+
+Elsewhere (SQLite for `make run`, which has no advisory locks): the first request INSERTs
+an in-flight record in its own committed transaction, does the work with the record locked
+and stores the response there (two commits).
 """
 
+import functools
 import hashlib
 import json
 import logging
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -43,6 +55,8 @@ HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII
 LOCK_SECONDS = 60
+# Personalises the lock ids' hash, so that they do not meet another use of advisory locks.
+_LOCK_PERSON = b"paydesk.idem"
 
 Work = Callable[[], tuple[int, Any]]
 
@@ -68,6 +82,18 @@ class IdempotencyRequestInProgress(Conflict):
     )
 
 
+class _Refused(Exception):  # noqa: N818
+    """The work was refused: leave the transaction (rolling the work back) with its answer."""
+
+    def __init__(self, status: int, body: bytes) -> None:
+        super().__init__(status)
+        self.status, self.body = status, body
+
+
+class _KeyTaken(Exception):  # noqa: N818
+    """The record's INSERT met the unique constraint: leave the transaction, then read it."""
+
+
 def request_fingerprint(request: Request) -> str:
     """Return sha256 of the method, the path and the canonical JSON body.
 
@@ -86,6 +112,18 @@ def request_fingerprint(request: Request) -> str:
     return digest.hexdigest()
 
 
+def idempotency_lock_id(*, merchant_id: int, mode: str, key: str) -> int:
+    """Return the 64-bit advisory lock id of (merchant, mode, key) for PostgreSQL.
+
+    Mode and key are visible ASCII, so the line breaks cannot be forged. Two keys sharing
+    an id (one chance in 2**64) would only make one of them wait for the other's 409.
+    """
+    digest = hashlib.blake2b(
+        f"{merchant_id}\n{mode}\n{key}".encode(), digest_size=8, person=_LOCK_PERSON
+    ).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
 def _rendered(status: int, data: Any) -> bytes:
     return JSONRenderer().render(data)
 
@@ -97,17 +135,203 @@ def _response(status: int, body: bytes, *, replayed: bool = False) -> HttpRespon
     return response
 
 
+def _refusal(error: Exception, request: Request) -> tuple[int, bytes]:
+    """Render a refusal of the work as its API error response; re-raise anything else."""
+    handled = api_exception_handler(error, {"request": request, "view": None})
+    if handled is None:
+        raise error
+    return handled.status_code, _rendered(handled.status_code, handled.data)
+
+
 def _run(work: Work, request: Request) -> tuple[int, bytes]:
     """Do the work in a savepoint; a refusal becomes its error response (to be stored)."""
     try:
         with transaction.atomic():
             status, data = work()
     except (ApplicationError, APIException) as error:
-        handled = api_exception_handler(error, {"request": request, "view": None})
-        if handled is None:
-            raise
-        return handled.status_code, _rendered(handled.status_code, handled.data)
+        return _refusal(error, request)
     return status, _rendered(status, data)
+
+
+def _stored_response(record: IdempotencyRecord, fingerprint: str) -> HttpResponse | None:
+    """Answer from a record with this key: a replay, or raise 422 / 409.
+
+    None for an in-flight record whose lock ran out (its request died): the caller may
+    take it over.
+    """
+    if record.request_fingerprint != fingerprint:
+        raise IdempotencyKeyReused()
+    if record.status == IdempotencyStatus.COMPLETED:
+        assert record.response_status is not None and record.response_body is not None
+        return _response(record.response_status, bytes(record.response_body), replayed=True)
+    if record.locked_until >= timezone.now():
+        raise IdempotencyRequestInProgress()
+    return None
+
+
+def _record_of(merchant: Merchant, mode: str, key: str) -> IdempotencyRecord | None:
+    return IdempotencyRecord.objects.filter(merchant=merchant, mode=mode, key=key).first()
+
+
+# --- PostgreSQL: one transaction under an advisory lock ---
+
+
+def _advisory_lock_try(lock_id: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [lock_id])
+        row = cursor.fetchone()
+    return bool(row and row[0])
+
+
+@functools.cache
+def _record_sql() -> str:
+    meta = IdempotencyRecord._meta
+    columns = ", ".join(meta.get_field(name).column for name in _RECORD_FIELDS)
+    where = " AND ".join(
+        f"{meta.get_field(name).column} = %s" for name in ("merchant", "mode", "key")
+    )
+    return f"SELECT {columns} FROM {meta.db_table} WHERE {where}"  # noqa: S608 (names only)
+
+
+_RECORD_FIELDS = (
+    "id",
+    "request_fingerprint",
+    "status",
+    "response_status",
+    "response_body",
+    "locked_until",
+)
+
+
+def _record_read(merchant: Merchant, mode: str, key: str) -> IdempotencyRecord | None:
+    """Return the record of the key: `_record_of` without the ORM's cost of building the
+    query, on the path every keyed request takes (where there is usually none)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_record_sql(), [merchant.pk, mode, key])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return IdempotencyRecord(
+        merchant=merchant, mode=mode, key=key, **dict(zip(_RECORD_FIELDS, row, strict=True))
+    )
+
+
+def _record_store(
+    *,
+    merchant: Merchant,
+    mode: str,
+    key: str,
+    fingerprint: str,
+    status: int,
+    body: bytes,
+    taken_over: IdempotencyRecord | None,
+) -> None:
+    """INSERT the completed record (or complete the in-flight one taken over)."""
+    now = timezone.now()
+    if taken_over is not None:
+        completed = IdempotencyRecord.objects.filter(
+            pk=taken_over.pk,
+            status=IdempotencyStatus.IN_FLIGHT,
+            locked_until=taken_over.locked_until,
+        ).update(
+            status=IdempotencyStatus.COMPLETED,
+            response_status=status,
+            response_body=body,
+            completed_at=now,
+        )
+        if not completed:  # taken over meanwhile by a request of the other path
+            raise IdempotencyRequestInProgress()
+        return
+    try:
+        IdempotencyRecord.objects.create(
+            merchant=merchant,
+            mode=mode,
+            key=key,
+            request_fingerprint=fingerprint,
+            status=IdempotencyStatus.COMPLETED,
+            response_status=status,
+            response_body=body,
+            created_at=now,
+            locked_until=now,
+            completed_at=now,
+        )
+    except IntegrityError as error:
+        raise _KeyTaken() from error
+
+
+def _locked_attempt(
+    *,
+    merchant: Merchant,
+    mode: str,
+    key: str,
+    fingerprint: str,
+    run: Callable[[], tuple[int, bytes]],
+) -> HttpResponse:
+    """One transaction: the lock, the record, then `run` and its record. `run` returns the
+    rendered (status, body) or raises _Refused."""
+    with transaction.atomic():
+        if not _advisory_lock_try(
+            idempotency_lock_id(merchant_id=merchant.pk, mode=mode, key=key)
+        ):
+            raise IdempotencyRequestInProgress()
+        record = _record_read(merchant, mode, key)
+        taken_over = None
+        if record is not None:
+            stored = _stored_response(record, fingerprint)
+            if stored is not None:
+                return stored
+            logger.warning("idempotency key %s: taking over a request that died", record.pk)
+            taken_over = record
+        status, body = run()
+        if status < 500:  # a 5xx is not an answer to keep: a retry does the work again
+            _record_store(
+                merchant=merchant,
+                mode=mode,
+                key=key,
+                fingerprint=fingerprint,
+                status=status,
+                body=body,
+                taken_over=taken_over,
+            )
+    return _response(status, body)
+
+
+def _locked_response(
+    request: Request, *, merchant: Merchant, mode: str, key: str, fingerprint: str, work: Work
+) -> HttpResponse:
+    def first_run() -> tuple[int, bytes]:
+        # No savepoint of our own: a refusal leaves the whole transaction instead.
+        try:
+            status, data = work()
+        except (ApplicationError, APIException) as error:
+            raise _Refused(*_refusal(error, request)) from error
+        return status, _rendered(status, data)
+
+    arguments: dict[str, Any] = {
+        "merchant": merchant,
+        "mode": mode,
+        "key": key,
+        "fingerprint": fingerprint,
+    }
+    try:
+        try:
+            return _locked_attempt(run=first_run, **arguments)
+        except _Refused as refused:
+            if refused.status >= 500:
+                return _response(refused.status, refused.body)
+            # Store the refusal like any answer, in its own short transaction, under the
+            # lock again: a twin that took the key meanwhile is answered from (409, replay).
+            answer = (refused.status, refused.body)
+            return _locked_attempt(run=lambda: answer, **arguments)
+    except _KeyTaken:
+        record = _record_of(merchant, mode, key)
+        stored = _stored_response(record, fingerprint) if record is not None else None
+        if stored is None:
+            raise IdempotencyRequestInProgress() from None
+        return stored
+
+
+# --- Other databases: an in-flight record committed first ---
 
 
 def _claim(
@@ -128,7 +352,7 @@ def _claim(
             )
         return record, True
     except IntegrityError:
-        existing = IdempotencyRecord.objects.filter(merchant=merchant, mode=mode, key=key).first()
+        existing = _record_of(merchant, mode, key)
         if existing is None:  # purged in between: start again
             return _claim(merchant=merchant, mode=mode, key=key, fingerprint=fingerprint)
         return existing, False
@@ -137,7 +361,7 @@ def _claim(
 def _take_over(record: IdempotencyRecord) -> bool:
     """Claim an in-flight record whose request died (its lock ran out); True if claimed."""
     now = timezone.now()
-    new_lock = now + timedelta(seconds=LOCK_SECONDS)
+    new_lock: datetime = now + timedelta(seconds=LOCK_SECONDS)
     claimed = IdempotencyRecord.objects.filter(
         pk=record.pk, status=IdempotencyStatus.IN_FLIGHT, locked_until__lt=now
     ).update(locked_until=new_lock)
@@ -153,38 +377,16 @@ def _release(record: IdempotencyRecord) -> None:
     ).delete()
 
 
-def _existing_response(record: IdempotencyRecord, fingerprint: str) -> HttpResponse | None:
-    """Answer a request whose key is taken; None when this request may take it over."""
-    if record.request_fingerprint != fingerprint:
-        raise IdempotencyKeyReused()
-    if record.status == IdempotencyStatus.COMPLETED:
-        assert record.response_status is not None and record.response_body is not None
-        return _response(record.response_status, bytes(record.response_body), replayed=True)
-    if record.locked_until >= timezone.now() or not _take_over(record):
-        raise IdempotencyRequestInProgress()
-    return None
-
-
-def idempotent_response(
-    request: Request, *, merchant: Merchant, mode: str, work: Work
+def _claimed_response(
+    request: Request, *, merchant: Merchant, mode: str, key: str, fingerprint: str, work: Work
 ) -> HttpResponse:
-    """Run `work` (returning `(status, data)`) at most once per Idempotency-Key.
-
-    Without the header the work simply runs. ApplicationError and DRF errors raised by the
-    work become their error responses, stored like successes (so replays match). Raise
-    InvalidIdempotencyKey, IdempotencyKeyReused or IdempotencyRequestInProgress.
-    """
-    key = request.headers.get(HEADER)
-    if key is None:
-        return _response(*_run(work, request))
-    if not KEY_PATTERN.match(key):
-        raise InvalidIdempotencyKey()
-    fingerprint = request_fingerprint(request)
     record, created = _claim(merchant=merchant, mode=mode, key=key, fingerprint=fingerprint)
     if not created:
-        existing = _existing_response(record, fingerprint)
+        existing = _stored_response(record, fingerprint)
         if existing is not None:
             return existing
+        if not _take_over(record):
+            raise IdempotencyRequestInProgress()
 
     try:
         with transaction.atomic():
@@ -212,3 +414,25 @@ def idempotent_response(
     if status >= 500:
         _release(record)
     return _response(status, body)
+
+
+def idempotent_response(
+    request: Request, *, merchant: Merchant, mode: str, work: Work
+) -> HttpResponse:
+    """Run `work` (returning `(status, data)`) at most once per Idempotency-Key.
+
+    Without the header the work simply runs, in a transaction. ApplicationError and DRF
+    errors raised by the work become their error responses, stored like successes (so
+    replays match). Raise InvalidIdempotencyKey, IdempotencyKeyReused or
+    IdempotencyRequestInProgress.
+    """
+    key = request.headers.get(HEADER)
+    if key is None:
+        return _response(*_run(work, request))
+    if not KEY_PATTERN.match(key):
+        raise InvalidIdempotencyKey()
+    fingerprint = request_fingerprint(request)
+    respond = _locked_response if connection.vendor == "postgresql" else _claimed_response
+    return respond(
+        request, merchant=merchant, mode=mode, key=key, fingerprint=fingerprint, work=work
+    )

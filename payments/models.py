@@ -20,3 +20,10 @@ __all__ = [
 ]
 __all__ += ["WebhookAttempt", "WebhookDelivery", "WebhookEvent"]
 __all__ += ["IdempotencyRecord", "Payment", "PaymentEvent"]
+
+from payments.confirmation.models import (  # noqa: E402
+    PaymentConfirmationEvidence,
+    VerificationAttempt,
+)
+
+__all__ += ["PaymentConfirmationEvidence", "VerificationAttempt"]

@@ -83,3 +83,8 @@ __all__ += [
     "payment_requery",
     "payment_submit_to_gateway",
 ]
+
+# --- payment confirmation: the verification funnel's janitor (payments/confirmation) ---
+from payments.confirmation.tasks import verification_attempt_abandon_sweep  # noqa: E402
+
+__all__ += ["verification_attempt_abandon_sweep"]

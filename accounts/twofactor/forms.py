@@ -1,5 +1,7 @@
 """Forms of the two-factor pages: they only parse input; the services check the codes."""
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -23,8 +25,8 @@ class CodeForm(forms.Form):
         ),
     )
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         if self.accepts_recovery_code:
             self.fields["code"].help_text = _(
                 "The 6-digit code from your authenticator app, or one of your recovery codes."

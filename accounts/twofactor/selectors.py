@@ -41,3 +41,13 @@ def user_must_verify_second_factor(user: User) -> bool:
     app: enrolling would protect nothing if the second factor were then optional.
     """
     return user.requires_two_factor or user_has_totp_device(user)
+
+
+def user_is_verified(user: User) -> bool:
+    """Tell whether the user's session has passed the second factor.
+
+    django-otp's OTPMiddleware gives `request.user` an `is_verified()`; a user without it
+    (the middleware did not run) counts as not verified: fail closed.
+    """
+    is_verified = getattr(user, "is_verified", None)
+    return bool(is_verified is not None and is_verified())

@@ -20,6 +20,7 @@ from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.http import AuthenticatedRequest
 from accounts.models import User
 from accounts.twofactor.forms import CodeForm, SetupForm
 from accounts.twofactor.qr import qr_code_data_uri
@@ -30,6 +31,7 @@ from accounts.twofactor.selectors import (
     totp_device_list_for_user,
     totp_device_pending_get,
     user_has_totp_device,
+    user_is_verified,
 )
 from accounts.twofactor.services import (
     TwoFactorError,
@@ -73,12 +75,12 @@ def _codes_page(
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def setup(request: HttpRequest) -> HttpResponse:
+def setup(request: AuthenticatedRequest) -> HttpResponse:
     """Show a new authenticator secret as a QR code and confirm it with a first code."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     next_url = safe_next_url(request)
     # Adding an app while unverified would let a stolen password enrol the thief's phone.
-    if user_has_totp_device(user) and not request.user.is_verified():  # type: ignore[union-attr]
+    if user_has_totp_device(user) and not user_is_verified(user):
         return redirect(url_with_next(reverse("twofactor:verify"), next_url))
 
     device = totp_device_pending_get(user, request.session.get(PENDING_DEVICE_SESSION_KEY))
@@ -127,11 +129,11 @@ def setup(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def verify(request: HttpRequest) -> HttpResponse:
+def verify(request: AuthenticatedRequest) -> HttpResponse:
     """Ask for a TOTP code or a recovery code to verify this session."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     next_url = safe_next_url(request)
-    if request.user.is_verified():  # type: ignore[union-attr]
+    if user_is_verified(user):
         return redirect(next_url or reverse("dashboard"))
     if not user_has_totp_device(user) and recovery_codes_remaining(user) == 0:
         return redirect(url_with_next(reverse("twofactor:setup"), next_url))
@@ -168,9 +170,9 @@ def _warn_about_recovery_codes(request: HttpRequest, user: User) -> None:
 
 @never_cache
 @login_required
-def manage(request: HttpRequest) -> HttpResponse:
+def manage(request: AuthenticatedRequest) -> HttpResponse:
     """List the user's authenticator apps and recovery codes left."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     return render(
         request,
         "accounts/twofactor/manage.html",
@@ -186,9 +188,9 @@ def manage(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def recovery_codes(request: HttpRequest) -> HttpResponse:
+def recovery_codes(request: AuthenticatedRequest) -> HttpResponse:
     """Replace the recovery codes after a current code; show the new ones once."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     if not user_has_totp_device(user):
         return redirect("twofactor:manage")
     form = CodeForm(request.POST or None)
@@ -213,9 +215,9 @@ def recovery_codes(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def device_remove(request: HttpRequest, pk: int) -> HttpResponse:
+def device_remove(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Remove an authenticator app after a current code."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     device = totp_device_get_for_user(user, pk)
     if device is None:
         messages.error(request, _("That authenticator app is not one of yours."))
@@ -260,4 +262,5 @@ def _keep_session_verified_if_possible(request: HttpRequest, verified_by: Device
         otp_login(request, survivor)
     else:
         request.session.pop(DEVICE_ID_SESSION_KEY, None)
+        # OTPMiddleware's attribute, which the user model's type does not know.
         request.user.otp_device = None  # type: ignore[union-attr]

@@ -213,6 +213,14 @@ PAYMENT_EXPIRY_MINUTES = env.int("PAYMENT_EXPIRY_MINUTES", default=30)
 PAYMENT_CHECKOUT_BASE_URL = env("PAYMENT_CHECKOUT_BASE_URL", default=PORTAL_BASE_URL)
 PAYMENT_NOTIFY_BASE_URL = env("PAYMENT_NOTIFY_BASE_URL", default=PORTAL_BASE_URL)
 IDEMPOTENCY_KEY_RETENTION_HOURS = env.int("IDEMPOTENCY_KEY_RETENTION_HOURS", default=24)
+# Payment confirmation (docs/checkout.md): a passkey (SCA) always; an email code only for
+# CNY payments up to PAYMENT_EMAIL_CODE_FALLBACK_MAX_AMOUNT fen (default 2,000 CNY), where
+# the device has no platform authenticator. A verification attempt still open after
+# VERIFICATION_ABANDON_MINUTES counts as abandoned in the funnel.
+PAYMENT_EMAIL_CODE_FALLBACK_MAX_AMOUNT = env.int(
+    "PAYMENT_EMAIL_CODE_FALLBACK_MAX_AMOUNT", default=200_000
+)
+VERIFICATION_ABANDON_MINUTES = env.int("VERIFICATION_ABANDON_MINUTES", default=10)
 
 # Refunds (docs/refunds.md): above REFUND_APPROVAL_THRESHOLD (minor units; a merchant's
 # RefundPolicy overrides it) a refund waits for an owner or finance user; at most

@@ -1,7 +1,7 @@
 """Forms of the merchant owner's onboarding application: the steps, documents, submit."""
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -67,7 +67,7 @@ class BusinessForm(ApplicationStepForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        mcc_field: forms.ChoiceField = self.fields["mcc"]  # type: ignore[assignment]
+        mcc_field = cast(forms.ChoiceField, self.fields["mcc"])  # the model field has choices
         mcc_field.choices = [("", _("Choose a category")), *MerchantCategory.choices]
         volume = self.instance.expected_monthly_volume
         if volume is not None and not self.is_bound:
@@ -140,7 +140,9 @@ class SettlementForm(ApplicationStepForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        bank_field: forms.ChoiceField = self.fields["bank_code"]  # type: ignore[assignment]
+        bank_field = cast(
+            forms.ChoiceField, self.fields["bank_code"]
+        )  # the model field has choices
         bank_field.choices = [("", _("Choose a bank")), *Bank.choices]
 
     def clean_bank_account_number(self) -> str:

@@ -1,6 +1,7 @@
 """Webhook endpoints: where Paydesk sends a merchant's events, and the secrets that sign them."""
 
 import uuid
+from datetime import datetime
 from typing import ClassVar
 
 from django.conf import settings
@@ -79,7 +80,7 @@ class WebhookSecret(models.Model):
     def __str__(self) -> str:
         return f"secret #{self.pk} of endpoint {self.endpoint_id}"
 
-    def is_valid_at(self, moment: object = None) -> bool:
+    def is_valid_at(self, moment: datetime | None = None) -> bool:
         """Return whether the secret still signs at `moment` (default now)."""
         now = moment or timezone.now()
-        return self.expires_at is None or self.expires_at > now  # type: ignore[operator]
+        return self.expires_at is None or self.expires_at > now

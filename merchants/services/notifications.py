@@ -14,7 +14,7 @@ from merchants.models import MerchantEvent, MerchantMembership, MerchantStatus, 
 logger = logging.getLogger(__name__)
 
 # Which email template tells the merchant about each kind of decision.
-TEMPLATE_FOR_STATUS = {
+TEMPLATE_FOR_STATUS: dict[str, str] = {
     MerchantStatus.APPROVED: "approved",
     MerchantStatus.REJECTED: "rejected",
     MerchantStatus.NEEDS_INFORMATION: "needs_information",
@@ -26,7 +26,7 @@ SENT_MARKER_TTL = 7 * 24 * 3600
 def _template_for(event: MerchantEvent) -> str | None:
     if event.from_status == MerchantStatus.SUSPENDED and event.to_status == MerchantStatus.APPROVED:
         return "reinstated"
-    return TEMPLATE_FOR_STATUS.get(event.to_status)  # type: ignore[call-overload]
+    return TEMPLATE_FOR_STATUS.get(event.to_status)
 
 
 def merchant_notify_decision(*, event: MerchantEvent) -> int:

@@ -76,9 +76,73 @@ def _record(
     )
 
 
+def _decide(
+    locked: MerchantApplication,
+    merchant: Merchant,
+    reviewer: User,
+    *,
+    decision: KycDecision,
+    text: str,
+    to_status: MerchantStatus,
+    audit_action: str,
+    audit_extra: dict[str, object],
+    request: HttpRequest | None,
+) -> KycReview:
+    """Record a decision that ends the review round and move the merchant to `to_status`.
+
+    An information request hands the application back with `text`; any other decision is
+    final and sets `decided_at`. Call inside the atomic block of `_lock_for_review`.
+    """
+    review = _record(locked, reviewer, decision, text)
+    if decision == KycDecision.INFORMATION_REQUEST:
+        locked.information_request = text
+        locked.save(update_fields=["information_request", "updated_at"])
+    else:
+        locked.decided_at = timezone.now()
+        locked.save(update_fields=["decided_at", "updated_at"])
+    merchant_transition(
+        merchant=merchant,
+        to_status=to_status,
+        actor=reviewer,
+        reason=text,
+        audit_action=audit_action,
+        audit_extra=audit_extra,
+        request=request,
+    )
+    return review
+
+
 def _refresh(application: MerchantApplication, merchant: Merchant) -> None:
     application.refresh_from_db()
     application.merchant = merchant
+
+
+def _decide_under_review(
+    application: MerchantApplication,
+    reviewer: User,
+    *,
+    decision: KycDecision,
+    text: str,
+    to_status: MerchantStatus,
+    audit_action: str,
+    request: HttpRequest | None,
+) -> KycReview:
+    """Lock the application under review, record `decision` with `text`, move the merchant."""
+    with transaction.atomic():
+        merchant, locked = _lock_for_review(application, reviewer, MerchantStatus.UNDER_REVIEW)
+        review = _decide(
+            locked,
+            merchant,
+            reviewer,
+            decision=decision,
+            text=text,
+            to_status=to_status,
+            audit_action=audit_action,
+            audit_extra={"round": locked.review_round},
+            request=request,
+        )
+    _refresh(application, merchant)
+    return review
 
 
 def application_start_review(
@@ -149,14 +213,13 @@ def application_approve(
                         "give the final one."
                     )
                 )
-        review = _record(locked, reviewer, KycDecision.APPROVAL, note)
-        locked.decided_at = timezone.now()
-        locked.save(update_fields=["decided_at", "updated_at"])
-        merchant_transition(
-            merchant=merchant,
+        review = _decide(
+            locked,
+            merchant,
+            reviewer,
+            decision=KycDecision.APPROVAL,
+            text=note,
             to_status=MerchantStatus.APPROVED,
-            actor=reviewer,
-            reason=note,
             audit_action="kyc.approve",
             audit_extra={"round": locked.review_round, "second_review": locked.needs_second_review},
             request=request,
@@ -176,22 +239,15 @@ def application_reject(
     reason = reason.strip()
     if not reason:
         raise ReasonRequired(_("Give the reason for the rejection: the merchant sees it."))
-    with transaction.atomic():
-        merchant, locked = _lock_for_review(application, reviewer, MerchantStatus.UNDER_REVIEW)
-        review = _record(locked, reviewer, KycDecision.REJECTION, reason)
-        locked.decided_at = timezone.now()
-        locked.save(update_fields=["decided_at", "updated_at"])
-        merchant_transition(
-            merchant=merchant,
-            to_status=MerchantStatus.REJECTED,
-            actor=reviewer,
-            reason=reason,
-            audit_action="kyc.reject",
-            audit_extra={"round": locked.review_round},
-            request=request,
-        )
-    _refresh(application, merchant)
-    return review
+    return _decide_under_review(
+        application,
+        reviewer,
+        decision=KycDecision.REJECTION,
+        text=reason,
+        to_status=MerchantStatus.REJECTED,
+        audit_action="kyc.reject",
+        request=request,
+    )
 
 
 def application_request_information(
@@ -208,19 +264,12 @@ def application_request_information(
     message = message.strip()
     if not message:
         raise ReasonRequired(_("Say what the merchant must add or correct."))
-    with transaction.atomic():
-        merchant, locked = _lock_for_review(application, reviewer, MerchantStatus.UNDER_REVIEW)
-        review = _record(locked, reviewer, KycDecision.INFORMATION_REQUEST, message)
-        locked.information_request = message
-        locked.save(update_fields=["information_request", "updated_at"])
-        merchant_transition(
-            merchant=merchant,
-            to_status=MerchantStatus.NEEDS_INFORMATION,
-            actor=reviewer,
-            reason=message,
-            audit_action="kyc.request_information",
-            audit_extra={"round": locked.review_round},
-            request=request,
-        )
-    _refresh(application, merchant)
-    return review
+    return _decide_under_review(
+        application,
+        reviewer,
+        decision=KycDecision.INFORMATION_REQUEST,
+        text=message,
+        to_status=MerchantStatus.NEEDS_INFORMATION,
+        audit_action="kyc.request_information",
+        request=request,
+    )

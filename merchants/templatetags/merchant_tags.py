@@ -14,7 +14,7 @@ register = template.Library()
 CURRENCY_SYMBOLS = {"CNY": "¥", "USD": "$", "EUR": "€", "HKD": "HK$"}
 
 # The badge / alert tone each merchant status is shown in.
-STATUS_TONES = {
+STATUS_TONES: dict[str, str] = {
     MerchantStatus.DRAFT: "muted",
     MerchantStatus.SUBMITTED: "info",
     MerchantStatus.UNDER_REVIEW: "info",
@@ -38,7 +38,7 @@ def minor_units(amount: int | None, currency: str = "CNY") -> str:
 @register.filter
 def status_tone(status: str) -> str:
     """Return the badge tone (success, warning, danger, info, muted) for a merchant status."""
-    return STATUS_TONES.get(status, "muted")  # type: ignore[call-overload]
+    return STATUS_TONES.get(status, "muted")
 
 
 @register.filter

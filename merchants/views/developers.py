@@ -7,7 +7,7 @@ with `Cache-Control: no-store`; it is never stored in clear, so it cannot be sho
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
@@ -35,18 +35,18 @@ from merchants.services.webhooks import (
     webhook_endpoint_update,
     webhook_secret_rotate,
 )
-from merchants.views.access import merchant_member_required
+from merchants.views.access import MemberRequest, merchant_member_required
 
 
 def _developers_page(
-    request: HttpRequest,
+    request: MemberRequest,
     *,
     key_form: ApiKeyCreateForm | None = None,
     endpoint_form: WebhookEndpointCreateForm | None = None,
     status: int = 200,
     **extra: Any,
 ) -> HttpResponse:
-    merchant = request.merchant  # type: ignore[attr-defined]
+    merchant = request.merchant
     context = {
         "api_keys": api_key_list_for_merchant(merchant),
         "endpoints": webhook_endpoint_list_for_merchant(merchant),
@@ -64,29 +64,29 @@ def _developers_page(
     return response
 
 
-def _endpoint_or_404(request: HttpRequest, public_id: str) -> WebhookEndpoint:
+def _endpoint_or_404(request: MemberRequest, public_id: str) -> WebhookEndpoint:
     try:
-        return webhook_endpoint_get_for_merchant(request.merchant, public_id)  # type: ignore[attr-defined]
+        return webhook_endpoint_get_for_merchant(request.merchant, public_id)
     except NotFound:
         raise Http404 from None
 
 
 @merchant_member_required("manage_api_keys")
-def developers(request: HttpRequest) -> HttpResponse:
+def developers(request: MemberRequest) -> HttpResponse:
     return _developers_page(request)
 
 
 @require_POST
 @merchant_member_required("manage_api_keys")
-def api_key_create_view(request: HttpRequest) -> HttpResponse:
+def api_key_create_view(request: MemberRequest) -> HttpResponse:
     form = ApiKeyCreateForm(request.POST)
     if form.is_valid():
         try:
             api_key, raw_key = api_key_create(
-                merchant=request.merchant,  # type: ignore[attr-defined]
+                merchant=request.merchant,
                 name=form.cleaned_data["name"],
                 mode=form.cleaned_data["mode"],
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 request=request,
             )
         except ApplicationError as error:
@@ -98,10 +98,10 @@ def api_key_create_view(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @merchant_member_required("manage_api_keys")
-def api_key_revoke_view(request: HttpRequest, public_id: str) -> HttpResponse:
+def api_key_revoke_view(request: MemberRequest, public_id: str) -> HttpResponse:
     try:
-        api_key = api_key_get_for_merchant(request.merchant, public_id)  # type: ignore[attr-defined]
-        api_key_revoke(api_key=api_key, actor=request.user, request=request)  # type: ignore[arg-type]
+        api_key = api_key_get_for_merchant(request.merchant, public_id)
+        api_key_revoke(api_key=api_key, actor=request.user, request=request)
     except ApplicationError as error:
         messages.error(request, error.message)
     else:
@@ -114,17 +114,17 @@ def api_key_revoke_view(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @require_POST
 @merchant_member_required("manage_webhooks")
-def webhook_endpoint_create_view(request: HttpRequest) -> HttpResponse:
+def webhook_endpoint_create_view(request: MemberRequest) -> HttpResponse:
     form = WebhookEndpointCreateForm(request.POST)
     if form.is_valid():
         try:
             endpoint, secret = webhook_endpoint_create(
-                merchant=request.merchant,  # type: ignore[attr-defined]
+                merchant=request.merchant,
                 mode=form.cleaned_data["mode"],
                 url=form.cleaned_data["url"],
                 events=form.cleaned_data["events"],
                 description=form.cleaned_data["description"],
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 request=request,
             )
         except ApplicationError as error:
@@ -136,7 +136,7 @@ def webhook_endpoint_create_view(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @merchant_member_required("manage_webhooks")
-def webhook_endpoint_edit(request: HttpRequest, public_id: str) -> HttpResponse:
+def webhook_endpoint_edit(request: MemberRequest, public_id: str) -> HttpResponse:
     endpoint = _endpoint_or_404(request, public_id)
     initial = {
         "url": endpoint.url,
@@ -153,7 +153,7 @@ def webhook_endpoint_edit(request: HttpRequest, public_id: str) -> HttpResponse:
                 events=form.cleaned_data["events"],
                 description=form.cleaned_data["description"],
                 is_enabled=form.cleaned_data["is_enabled"],
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 request=request,
             )
         except ApplicationError as error:
@@ -176,7 +176,7 @@ def webhook_endpoint_edit(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @require_POST
 @merchant_member_required("manage_webhooks")
-def webhook_endpoint_rotate(request: HttpRequest, public_id: str) -> HttpResponse:
+def webhook_endpoint_rotate(request: MemberRequest, public_id: str) -> HttpResponse:
     endpoint = _endpoint_or_404(request, public_id)
     form = WebhookRotateForm(request.POST)
     if not form.is_valid():
@@ -185,7 +185,7 @@ def webhook_endpoint_rotate(request: HttpRequest, public_id: str) -> HttpRespons
     rotated = webhook_secret_rotate(
         endpoint=endpoint,
         overlap_hours=form.cleaned_data["overlap_hours"],
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request.user,
         request=request,
     )
     return _developers_page(
@@ -198,8 +198,8 @@ def webhook_endpoint_rotate(request: HttpRequest, public_id: str) -> HttpRespons
 
 @require_POST
 @merchant_member_required("manage_webhooks")
-def webhook_endpoint_delete_view(request: HttpRequest, public_id: str) -> HttpResponse:
+def webhook_endpoint_delete_view(request: MemberRequest, public_id: str) -> HttpResponse:
     endpoint = _endpoint_or_404(request, public_id)
-    webhook_endpoint_delete(endpoint=endpoint, actor=request.user, request=request)  # type: ignore[arg-type]
+    webhook_endpoint_delete(endpoint=endpoint, actor=request.user, request=request)
     messages.success(request, _("The endpoint %(url)s is deleted.") % {"url": endpoint.url})
     return redirect("developers")

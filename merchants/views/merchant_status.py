@@ -14,11 +14,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.http import AuthenticatedRequest
 from config.errors import ApplicationError
 from merchants.forms.review import MerchantFilterForm, StatusReasonForm
 from merchants.models import Merchant, MerchantApplication, MerchantStatus
@@ -41,7 +42,7 @@ def staff_required(view: View) -> View:
     """Require accounts.view_all_merchants or accounts.review_kyc (403 otherwise)."""
 
     @login_required
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: AuthenticatedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         user = request.user
         if not (
             user.has_perm("accounts.view_all_merchants") or user.has_perm("accounts.review_kyc")
@@ -55,7 +56,7 @@ def staff_required(view: View) -> View:
 
 
 @staff_required
-def merchant_list(request: HttpRequest) -> HttpResponse:
+def merchant_list(request: AuthenticatedRequest) -> HttpResponse:
     """List every merchant with its status; filter by status, search by name or code."""
     form = MerchantFilterForm(request.GET or None)
     data = form.cleaned_data if form.is_valid() else {}
@@ -85,14 +86,14 @@ def _merchant(public_id: UUID) -> Merchant:
 
 
 def _detail(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     merchant: Merchant,
     *,
     status: int = 200,
     form: StatusReasonForm | None = None,
 ) -> HttpResponse:
     application: MerchantApplication | None = application_for_merchant(merchant=merchant)
-    can_change = can_change_merchant_status(request.user)  # type: ignore[arg-type]
+    can_change = can_change_merchant_status(request.user)
     return render(
         request,
         "merchants/review/merchant_detail.html",
@@ -112,13 +113,15 @@ def _detail(
 
 
 @staff_required
-def merchant_staff_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
+def merchant_staff_detail(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
     """Show a merchant's status, its timeline and (for administrators) suspend/reinstate."""
     return _detail(request, _merchant(public_id))
 
 
-def _change_status(request: HttpRequest, public_id: UUID, *, suspend: bool) -> HttpResponse:
-    if not can_change_merchant_status(request.user):  # type: ignore[arg-type]
+def _change_status(
+    request: AuthenticatedRequest, public_id: UUID, *, suspend: bool
+) -> HttpResponse:
+    if not can_change_merchant_status(request.user):
         raise PermissionDenied
     merchant = _merchant(public_id)
     form = StatusReasonForm(request.POST)
@@ -128,7 +131,7 @@ def _change_status(request: HttpRequest, public_id: UUID, *, suspend: bool) -> H
     try:
         service(
             merchant=merchant,
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
             reason=form.cleaned_data["reason"],
             request=request,
         )
@@ -147,13 +150,13 @@ def _change_status(request: HttpRequest, public_id: UUID, *, suspend: bool) -> H
 
 @require_POST
 @login_required
-def merchant_suspend_view(request: HttpRequest, public_id: UUID) -> HttpResponse:
+def merchant_suspend_view(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
     """Suspend an approved merchant (administrators only, reason required)."""
     return _change_status(request, public_id, suspend=True)
 
 
 @require_POST
 @login_required
-def merchant_reinstate_view(request: HttpRequest, public_id: UUID) -> HttpResponse:
+def merchant_reinstate_view(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
     """Reinstate a suspended merchant (administrators only, reason required)."""
     return _change_status(request, public_id, suspend=False)

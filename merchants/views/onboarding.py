@@ -4,12 +4,13 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.http import AuthenticatedRequest
 from accounts.services.audit import audit_event_record
 from config.errors import ApplicationError
 from merchants.forms.onboarding import STEP_FORMS, DocumentUploadForm, SubmitForm
@@ -27,7 +28,7 @@ from merchants.services.onboarding import (
     document_delete,
     document_upload,
 )
-from merchants.views.access import merchant_member_required
+from merchants.views.access import MemberRequest, merchant_member_required
 
 
 def _progress(application: MerchantApplication, current: str) -> list[dict[str, Any]]:
@@ -54,10 +55,10 @@ def _url_name_for(slug: str) -> str:
     return "onboarding_step"
 
 
-def _context(request: HttpRequest, application: MerchantApplication, current: str) -> dict:
+def _context(request: MemberRequest, application: MerchantApplication, current: str) -> dict:
     slugs = [step.slug for step in APPLICATION_STEPS]
     return {
-        "merchant": request.merchant,  # type: ignore[attr-defined]
+        "merchant": request.merchant,
         "application": application,
         "steps": _progress(application, current),
         "current_step": current,
@@ -67,9 +68,9 @@ def _context(request: HttpRequest, application: MerchantApplication, current: st
 
 
 @merchant_member_required("edit_application")
-def onboarding_overview(request: HttpRequest) -> HttpResponse:
+def onboarding_overview(request: MemberRequest) -> HttpResponse:
     """Send an editable draft to its first unfinished step; otherwise show the status."""
-    application = application_get_or_create(merchant=request.merchant)  # type: ignore[attr-defined]
+    application = application_get_or_create(merchant=request.merchant)
     if application.merchant.status == MerchantStatus.DRAFT:
         problems = application_problems(application)
         for step in APPLICATION_STEPS:
@@ -86,12 +87,12 @@ def onboarding_overview(request: HttpRequest) -> HttpResponse:
 
 
 @merchant_member_required("edit_application")
-def onboarding_step(request: HttpRequest, step: str) -> HttpResponse:
+def onboarding_step(request: MemberRequest, step: str) -> HttpResponse:
     """Show and save one form step of the draft ("Save and continue" goes to the next)."""
     form_class = STEP_FORMS.get(step)
     if form_class is None:
         raise Http404
-    application = application_get_or_create(merchant=request.merchant)  # type: ignore[attr-defined]
+    application = application_get_or_create(merchant=request.merchant)
     if not application.is_editable:
         messages.info(request, _("The application can no longer be changed."))
         return redirect("merchant_onboarding")
@@ -103,7 +104,7 @@ def onboarding_step(request: HttpRequest, step: str) -> HttpResponse:
             try:
                 application_save_draft(
                     application=application,
-                    actor=request.user,  # type: ignore[arg-type]
+                    actor=request.user,
                     data=form.draft_data(),
                     request=request,
                 )
@@ -129,9 +130,9 @@ def onboarding_step(request: HttpRequest, step: str) -> HttpResponse:
 
 
 @merchant_member_required("edit_application")
-def onboarding_documents(request: HttpRequest) -> HttpResponse:
+def onboarding_documents(request: MemberRequest) -> HttpResponse:
     """List the application's documents and take uploads."""
-    application = application_get_or_create(merchant=request.merchant)  # type: ignore[attr-defined]
+    application = application_get_or_create(merchant=request.merchant)
     if not application.is_editable:
         return redirect("merchant_onboarding")
     status = 200
@@ -141,7 +142,7 @@ def onboarding_documents(request: HttpRequest) -> HttpResponse:
             try:
                 document = document_upload(
                     application=application,
-                    actor=request.user,  # type: ignore[arg-type]
+                    actor=request.user,
                     kind=form.cleaned_data["kind"],
                     file=form.cleaned_data["file"],
                     request=request,
@@ -177,12 +178,12 @@ def onboarding_documents(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @merchant_member_required("edit_application")
-def onboarding_document_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def onboarding_document_delete(request: MemberRequest, pk: int) -> HttpResponse:
     """Delete one of this merchant's documents while the application is editable."""
-    application = application_get_or_create(merchant=request.merchant)  # type: ignore[attr-defined]
+    application = application_get_or_create(merchant=request.merchant)
     document = get_object_or_404(ApplicationDocument, pk=pk, application=application)
     try:
-        document_delete(document=document, actor=request.user, request=request)  # type: ignore[arg-type]
+        document_delete(document=document, actor=request.user, request=request)
     except ApplicationError as error:
         messages.error(request, error.message)
         return redirect("merchant_onboarding")
@@ -191,9 +192,9 @@ def onboarding_document_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @merchant_member_required("edit_application")
-def onboarding_review(request: HttpRequest) -> HttpResponse:
+def onboarding_review(request: MemberRequest) -> HttpResponse:
     """Show everything entered, what is missing, and submit (which locks the application)."""
-    application = application_get_or_create(merchant=request.merchant)  # type: ignore[attr-defined]
+    application = application_get_or_create(merchant=request.merchant)
     if not application.is_editable:
         return redirect("merchant_onboarding")
     status = 200
@@ -204,7 +205,7 @@ def onboarding_review(request: HttpRequest) -> HttpResponse:
             try:
                 application_submit(
                     application=application,
-                    actor=request.user,  # type: ignore[arg-type]
+                    actor=request.user,
                     request=request,
                 )
             except ApplicationIncomplete as error:
@@ -236,15 +237,15 @@ def onboarding_review(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def application_document(request: HttpRequest, pk: int) -> HttpResponseBase:
+def application_document(request: AuthenticatedRequest, pk: int) -> HttpResponseBase:
     """Serve a KYC document to the merchant's owner or KYC staff; 404 for anyone else.
 
     The file lives under MEDIA_ROOT, which no URL serves: this view is the only way in.
     """
-    document = document_get_for_user(user=request.user, pk=pk)  # type: ignore[arg-type]
+    document = document_get_for_user(user=request.user, pk=pk)
     if document is None:
         raise Http404
-    if user_can_read_documents(request.user):  # type: ignore[arg-type]
+    if user_can_read_documents(request.user):
         # Staff reading a merchant's identity documents is itself worth recording.
         audit_event_record(
             action="merchant.document.view",

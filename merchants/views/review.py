@@ -1,17 +1,18 @@
 """The KYC review queue and application detail, for users with accounts.review_kyc."""
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.http import AuthenticatedRequest
 from config.errors import ApplicationError
 from merchants.forms.review import (
     ApproveForm,
@@ -19,7 +20,7 @@ from merchants.forms.review import (
     RejectForm,
     RequestInformationForm,
 )
-from merchants.models import KycDecision, MerchantApplication, MerchantStatus
+from merchants.models import KycDecision, KycReview, MerchantApplication, MerchantStatus
 from merchants.selectors.applications import (
     application_duplicates,
     application_get_for_review,
@@ -49,7 +50,7 @@ def kyc_reviewer_required(view: View) -> View:
 
 
 @kyc_reviewer_required
-def kyc_queue(request: HttpRequest) -> HttpResponse:
+def kyc_queue(request: AuthenticatedRequest) -> HttpResponse:
     """List applications waiting for review (or any status), oldest submission first."""
     form = QueueFilterForm(request.GET or None)
     filters = form.filters()
@@ -78,7 +79,7 @@ def _get_application(pk: int) -> MerchantApplication:
 
 
 def _detail(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     application: MerchantApplication,
     *,
     status: int = 200,
@@ -97,7 +98,7 @@ def _detail(
         "duplicates": application_duplicates(application=application),
         "first_approval": first_approval,
         "is_first_approver": is_first_approver,
-        "can_act": can_review(user, merchant),  # type: ignore[arg-type]
+        "can_act": can_review(user, merchant),
         "is_under_review": merchant.status == MerchantStatus.UNDER_REVIEW,
         "is_submitted": merchant.status == MerchantStatus.SUBMITTED,
         "threshold": threshold(),
@@ -115,18 +116,18 @@ def _detail(
 
 
 @kyc_reviewer_required
-def kyc_application(request: HttpRequest, pk: int) -> HttpResponse:
+def kyc_application(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Show one application: every answer, the documents, the history and the actions."""
     return _detail(request, _get_application(pk))
 
 
 @require_POST
 @kyc_reviewer_required
-def kyc_start_review(request: HttpRequest, pk: int) -> HttpResponse:
+def kyc_start_review(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Take a submitted application into review."""
     application = _get_application(pk)
     try:
-        application_start_review(application=application, reviewer=request.user, request=request)  # type: ignore[arg-type]
+        application_start_review(application=application, reviewer=request.user, request=request)
     except ApplicationError as error:
         messages.error(request, error.message)
     else:
@@ -134,73 +135,89 @@ def kyc_start_review(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("kyc_application", pk=pk)
 
 
-@require_POST
-@kyc_reviewer_required
-def kyc_approve(request: HttpRequest, pk: int) -> HttpResponse:
-    """Approve, or give the first of two approvals above the volume threshold."""
+ResultT = TypeVar("ResultT")
+
+
+def _decide(
+    request: AuthenticatedRequest,
+    pk: int,
+    form_class: type[forms.Form],
+    *,
+    form_name: str,
+    decide: Callable[[MerchantApplication, dict[str, Any]], ResultT],
+    success_message: Callable[[ResultT], str],
+) -> HttpResponse:
+    """Validate the decision's form, then call `decide` with the application and its data.
+
+    An invalid form re-renders the page (400) with its errors; a refusal is an error message.
+    """
     application = _get_application(pk)
-    form = ApproveForm(request.POST)
+    form = form_class(request.POST)
     if not form.is_valid():
-        return _detail(request, application, status=400, approve_form=form)
+        return _detail(request, application, status=400, **{form_name: form})
     try:
-        review = application_approve(
-            application=application,
-            reviewer=request.user,  # type: ignore[arg-type]
-            note=form.cleaned_data["note"],
-            request=request,
-        )
+        result = decide(application, form.cleaned_data)
     except ApplicationError as error:
         messages.error(request, error.message)
         return redirect("kyc_application", pk=pk)
+    messages.success(request, success_message(result))
+    return redirect("kyc_application", pk=pk)
+
+
+def _approval_message(review: KycReview) -> str:
     if review.decision == KycDecision.FIRST_APPROVAL:
-        messages.success(
-            request,
-            _("First approval recorded. A second reviewer must now give the final approval."),
-        )
-    else:
-        messages.success(request, _("Approved. The merchant is being notified by email."))
-    return redirect("kyc_application", pk=pk)
+        return _("First approval recorded. A second reviewer must now give the final approval.")
+    return _("Approved. The merchant is being notified by email.")
 
 
 @require_POST
 @kyc_reviewer_required
-def kyc_reject(request: HttpRequest, pk: int) -> HttpResponse:
+def kyc_approve(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """Approve, or give the first of two approvals above the volume threshold."""
+    return _decide(
+        request,
+        pk,
+        ApproveForm,
+        form_name="approve_form",
+        decide=lambda application, data: application_approve(
+            application=application, reviewer=request.user, note=data["note"], request=request
+        ),
+        success_message=_approval_message,
+    )
+
+
+@require_POST
+@kyc_reviewer_required
+def kyc_reject(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Reject the application with a reason the merchant sees."""
-    application = _get_application(pk)
-    form = RejectForm(request.POST)
-    if not form.is_valid():
-        return _detail(request, application, status=400, reject_form=form)
-    try:
-        application_reject(
-            application=application,
-            reviewer=request.user,  # type: ignore[arg-type]
-            reason=form.cleaned_data["reason"],
-            request=request,
-        )
-    except ApplicationError as error:
-        messages.error(request, error.message)
-        return redirect("kyc_application", pk=pk)
-    messages.success(request, _("Rejected. The merchant is being notified by email."))
-    return redirect("kyc_application", pk=pk)
+    return _decide(
+        request,
+        pk,
+        RejectForm,
+        form_name="reject_form",
+        decide=lambda application, data: application_reject(
+            application=application, reviewer=request.user, reason=data["reason"], request=request
+        ),
+        success_message=lambda _review: _("Rejected. The merchant is being notified by email."),
+    )
 
 
 @require_POST
 @kyc_reviewer_required
-def kyc_request_information(request: HttpRequest, pk: int) -> HttpResponse:
+def kyc_request_information(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Send the application back to the merchant with a request for more information."""
-    application = _get_application(pk)
-    form = RequestInformationForm(request.POST)
-    if not form.is_valid():
-        return _detail(request, application, status=400, request_form=form)
-    try:
-        application_request_information(
+    return _decide(
+        request,
+        pk,
+        RequestInformationForm,
+        form_name="request_form",
+        decide=lambda application, data: application_request_information(
             application=application,
-            reviewer=request.user,  # type: ignore[arg-type]
-            message=form.cleaned_data["message"],
+            reviewer=request.user,
+            message=data["message"],
             request=request,
-        )
-    except ApplicationError as error:
-        messages.error(request, error.message)
-        return redirect("kyc_application", pk=pk)
-    messages.success(request, _("Request sent. The application is back with the merchant."))
-    return redirect("kyc_application", pk=pk)
+        ),
+        success_message=lambda _result: _(
+            "Request sent. The application is back with the merchant."
+        ),
+    )

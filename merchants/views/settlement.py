@@ -2,8 +2,9 @@
 
 import contextlib
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -14,6 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.http import AuthenticatedRequest
+from accounts.models import User
 from config.errors import ApplicationError
 from merchants.models import (
     CycleRequestStatus,
@@ -49,7 +52,7 @@ from merchants.services.settlement_terms import (
     settlement_terms_fees_set,
     settlement_terms_minimum_payout_set,
 )
-from merchants.views.access import merchant_member_required
+from merchants.views.access import MemberRequest, merchant_member_required
 
 finance_required = permission_required("accounts.run_settlement", raise_exception=True)
 
@@ -67,19 +70,19 @@ def _terms_context(merchant: Merchant) -> dict[str, Any]:
 
 
 def _settlement_page(
-    request: HttpRequest,
+    request: MemberRequest,
     *,
     payout_form: MinimumPayoutForm | None = None,
     cycle_form: CycleRequestForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    merchant = request.merchant  # type: ignore[attr-defined]
+    merchant = request.merchant
     context = _terms_context(merchant)
     latest = settlement_terms_latest(merchant)
     context.update(
         {
             "can_manage": membership_has_capability(
-                request.membership,  # type: ignore[attr-defined]
+                request.membership,
                 "manage_settings",
             ),
             "payout_form": payout_form
@@ -95,20 +98,20 @@ def _settlement_page(
 
 
 @merchant_member_required("view_finance")
-def settlement_terms(request: HttpRequest) -> HttpResponse:
+def settlement_terms(request: MemberRequest) -> HttpResponse:
     return _settlement_page(request)
 
 
 @require_POST
 @merchant_member_required("manage_settings")
-def settlement_minimum_payout(request: HttpRequest) -> HttpResponse:
+def settlement_minimum_payout(request: MemberRequest) -> HttpResponse:
     form = MinimumPayoutForm(request.POST)
     if form.is_valid():
         try:
             terms = settlement_terms_minimum_payout_set(
-                merchant=request.merchant,  # type: ignore[attr-defined]
+                merchant=request.merchant,
                 amount=form.amount_in_fen(),
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 request=request,
             )
         except ApplicationError as error:
@@ -125,13 +128,13 @@ def settlement_minimum_payout(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @merchant_member_required("manage_settings")
-def settlement_t0_request(request: HttpRequest) -> HttpResponse:
+def settlement_t0_request(request: MemberRequest) -> HttpResponse:
     form = CycleRequestForm(request.POST)
     if form.is_valid():
         try:
             settlement_cycle_t0_request(
-                merchant=request.merchant,  # type: ignore[attr-defined]
-                actor=request.user,  # type: ignore[arg-type]
+                merchant=request.merchant,
+                actor=request.user,
                 note=form.cleaned_data["note"],
                 request=request,
             )
@@ -147,15 +150,15 @@ def settlement_t0_request(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @merchant_member_required("manage_settings")
-def settlement_t0_withdraw(request: HttpRequest) -> HttpResponse:
-    pending = settlement_cycle_request_pending(request.merchant)  # type: ignore[attr-defined]
+def settlement_t0_withdraw(request: MemberRequest) -> HttpResponse:
+    pending = settlement_cycle_request_pending(request.merchant)
     if pending is None:
         messages.error(request, _("There is no open request to withdraw."))
         return redirect("settlement_terms")
     try:
         settlement_cycle_request_withdraw(
             cycle_request=pending,
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
             request=request,
         )
     except ApplicationError as error:
@@ -167,11 +170,11 @@ def settlement_t0_withdraw(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @merchant_member_required("manage_settings")
-def settlement_t1(request: HttpRequest) -> HttpResponse:
+def settlement_t1(request: MemberRequest) -> HttpResponse:
     try:
         terms = settlement_cycle_t1_set(
-            merchant=request.merchant,  # type: ignore[attr-defined]
-            actor=request.user,  # type: ignore[arg-type]
+            merchant=request.merchant,
+            actor=request.user,
             request=request,
         )
     except ApplicationError as error:
@@ -190,7 +193,7 @@ def settlement_t1(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @finance_required
-def settlement_term_requests(request: HttpRequest) -> HttpResponse:
+def settlement_term_requests(request: AuthenticatedRequest) -> HttpResponse:
     """The finance queue: open T+0 requests, recent decisions, and a merchant search."""
     search = MerchantSearchForm(request.GET or None)
     found: list[Merchant] = []
@@ -221,63 +224,73 @@ def _pending_or_404(pk: int) -> SettlementCycleRequest:
     return cycle_request
 
 
-@require_POST
-@login_required
-@finance_required
-def settlement_term_request_approve(request: HttpRequest, pk: int) -> HttpResponse:
+class _CycleRequestDecision(Protocol):
+    def __call__(
+        self,
+        *,
+        cycle_request: SettlementCycleRequest,
+        actor: User,
+        reason: str,
+        request: HttpRequest,
+    ) -> object: ...
+
+
+def _decide(
+    request: AuthenticatedRequest,
+    pk: int,
+    decide: _CycleRequestDecision,
+    success_message: Callable[[SettlementCycleRequest], str],
+) -> HttpResponse:
+    """Approve or reject one T+0 request; the reason is optional, a refusal is a message."""
     cycle_request = _pending_or_404(pk)
     form = DecisionForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     try:
-        settlement_cycle_request_approve(
-            cycle_request=cycle_request,
-            actor=request.user,  # type: ignore[arg-type]
-            reason=reason,
-            request=request,
-        )
+        decide(cycle_request=cycle_request, actor=request.user, reason=reason, request=request)
     except ApplicationError as error:
         messages.error(request, error.message)
     else:
-        messages.success(
-            request,
+        messages.success(request, success_message(cycle_request))
+    return redirect("settlement_term_requests")
+
+
+@require_POST
+@login_required
+@finance_required
+def settlement_term_request_approve(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    return _decide(
+        request,
+        pk,
+        settlement_cycle_request_approve,
+        lambda cycle_request: (
             _("%(merchant)s settles T+0 from %(date)s.")
             % {
                 "merchant": cycle_request.merchant.name,
                 "date": next_settlement_date().isoformat(),
-            },
-        )
-    return redirect("settlement_term_requests")
+            }
+        ),
+    )
 
 
 @require_POST
 @login_required
 @finance_required
-def settlement_term_request_reject(request: HttpRequest, pk: int) -> HttpResponse:
-    cycle_request = _pending_or_404(pk)
-    form = DecisionForm(request.POST)
-    reason = form.cleaned_data["reason"] if form.is_valid() else ""
-    try:
-        settlement_cycle_request_reject(
-            cycle_request=cycle_request,
-            actor=request.user,  # type: ignore[arg-type]
-            reason=reason,
-            request=request,
-        )
-    except ApplicationError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(
-            request,
+def settlement_term_request_reject(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    return _decide(
+        request,
+        pk,
+        settlement_cycle_request_reject,
+        lambda cycle_request: (
             _("The T+0 request of %(merchant)s is rejected.")
-            % {"merchant": cycle_request.merchant.name},
-        )
-    return redirect("settlement_term_requests")
+            % {"merchant": cycle_request.merchant.name}
+        ),
+    )
 
 
 @require_http_methods(["GET", "POST"])
 @login_required
 @finance_required
-def settlement_terms_fees(request: HttpRequest, public_id: str) -> HttpResponse:
+def settlement_terms_fees(request: AuthenticatedRequest, public_id: str) -> HttpResponse:
     """A finance operator sets one merchant's fee rates (effective at the next settlement)."""
     merchant = Merchant.objects.filter(public_id=public_id).first()
     if merchant is None:
@@ -295,7 +308,7 @@ def settlement_terms_fees(request: HttpRequest, public_id: str) -> HttpResponse:
         try:
             terms = settlement_terms_fees_set(
                 merchant=merchant,
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 request=request,
                 **form.cleaned_data,
             )

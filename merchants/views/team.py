@@ -1,5 +1,7 @@
 """Team pages: members and invitations (owners and admins), and accepting an invitation."""
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.http import HttpRequest, HttpResponse
@@ -33,17 +35,17 @@ from merchants.services.team import (
     team_member_remove,
     team_member_role_change,
 )
-from merchants.views.access import merchant_member_required
+from merchants.views.access import MemberRequest, merchant_member_required
 
 
 def _team_page(
-    request: HttpRequest, invite_form: TeamInviteForm, status: int = 200
+    request: MemberRequest, invite_form: TeamInviteForm, status: int = 200
 ) -> HttpResponse:
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = request.membership
     is_owner = membership.role == TeamRole.OWNER
-    members = list(team_member_list(request.merchant))  # type: ignore[attr-defined]
+    members = list(team_member_list(request.merchant))
     owner_count = sum(1 for member in members if member.role == TeamRole.OWNER)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "membership": member,
             "is_self": member.pk == membership.pk,
@@ -64,7 +66,7 @@ def _team_page(
         "merchants/team/team.html",
         {
             "rows": rows,
-            "invitations": team_invitation_list_open(request.merchant),  # type: ignore[attr-defined]
+            "invitations": team_invitation_list_open(request.merchant),
             "invite_form": invite_form,
             "is_owner": is_owner,
             "team_roles": TeamRole,
@@ -74,15 +76,15 @@ def _team_page(
 
 
 @merchant_member_required("manage_team")
-def team(request: HttpRequest) -> HttpResponse:
-    is_owner = request.membership.role == TeamRole.OWNER  # type: ignore[attr-defined]
+def team(request: MemberRequest) -> HttpResponse:
+    is_owner = request.membership.role == TeamRole.OWNER
     return _team_page(request, TeamInviteForm(can_grant_owner=is_owner))
 
 
 @require_POST
 @merchant_member_required("manage_team")
-def team_invite(request: HttpRequest) -> HttpResponse:
-    membership = request.membership  # type: ignore[attr-defined]
+def team_invite(request: MemberRequest) -> HttpResponse:
+    membership = request.membership
     form = TeamInviteForm(request.POST, can_grant_owner=membership.role == TeamRole.OWNER)
     if form.is_valid():
         try:
@@ -106,10 +108,10 @@ def team_invite(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @merchant_member_required("manage_team")
-def team_member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
-    actor = request.membership  # type: ignore[attr-defined]
+def team_member_role(request: MemberRequest, membership_id: int) -> HttpResponse:
+    actor = request.membership
     try:
-        member = team_member_get(request.merchant, membership_id)  # type: ignore[attr-defined]
+        member = team_member_get(request.merchant, membership_id)
         form = TeamRoleForm(request.POST, prefix=f"m{member.pk}")
         if not form.is_valid():
             messages.error(request, _("Choose a team role."))
@@ -130,10 +132,10 @@ def team_member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
 
 @require_POST
 @merchant_member_required("manage_team")
-def team_member_remove_view(request: HttpRequest, membership_id: int) -> HttpResponse:
-    actor = request.membership  # type: ignore[attr-defined]
+def team_member_remove_view(request: MemberRequest, membership_id: int) -> HttpResponse:
+    actor = request.membership
     try:
-        member = team_member_get(request.merchant, membership_id)  # type: ignore[attr-defined]
+        member = team_member_get(request.merchant, membership_id)
         team_member_remove(actor=actor, membership=member, request=request)
     except ApplicationError as error:
         messages.error(request, error.message)
@@ -148,11 +150,11 @@ def team_member_remove_view(request: HttpRequest, membership_id: int) -> HttpRes
 
 @require_POST
 @merchant_member_required("manage_team")
-def team_invitation_revoke_view(request: HttpRequest, public_id: str) -> HttpResponse:
+def team_invitation_revoke_view(request: MemberRequest, public_id: str) -> HttpResponse:
     try:
-        invitation = team_invitation_get(request.merchant, public_id)  # type: ignore[attr-defined]
+        invitation = team_invitation_get(request.merchant, public_id)
         team_invitation_revoke(
-            actor=request.membership,  # type: ignore[attr-defined]
+            actor=request.membership,
             invitation=invitation,
             request=request,
         )

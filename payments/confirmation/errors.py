@@ -36,6 +36,5 @@ class BindingChanged(Conflict):
 
     code = "binding_mismatch"
     default_message = _(
-        "What you confirmed no longer matches: the details changed. Review them and confirm "
-        "again."
+        "What you confirmed no longer matches: the details changed. Review them and confirm again."
     )

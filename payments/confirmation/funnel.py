@@ -19,7 +19,9 @@ from payments.domain.models import Payment, PaymentStatus
 FAILURE_CODE_MAX_LENGTH = 64
 
 
-def verification_attempt_start(*, payment: Payment, payer: User, method: str) -> VerificationAttempt:
+def verification_attempt_start(
+    *, payment: Payment, payer: User, method: str
+) -> VerificationAttempt:
     """Record that `payer` started a ceremony of `method` for `payment`; return it."""
     return VerificationAttempt.objects.create(
         payment=payment, payer=payer, method=method, started_at=timezone.now()
@@ -99,6 +101,6 @@ def verification_attempt_abandon_sweep(*, now: datetime | None = None) -> int:
     )
     if not ids:
         return 0
-    return VerificationAttempt.objects.filter(
-        pk__in=ids, stage=VerificationStage.STARTED
-    ).update(stage=VerificationStage.ABANDONED, finished_at=now)
+    return VerificationAttempt.objects.filter(pk__in=ids, stage=VerificationStage.STARTED).update(
+        stage=VerificationStage.ABANDONED, finished_at=now
+    )

@@ -138,7 +138,7 @@ class PaymentConfirmationEvidence(models.Model):
         verbose_name_plural = _("payment confirmation evidence")
         constraints: ClassVar = [
             models.CheckConstraint(
-                condition=Q(method__in=CONFIRMING_METHODS),
+                condition=Q(method__in=sorted(CONFIRMING_METHODS)),
                 name="confirmation_evidence_method_confirms",
             ),
             # Only a user-verified passkey counts as SCA; an email code never does.

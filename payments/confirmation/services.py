@@ -65,8 +65,8 @@ from payments.confirmation.models import (
 )
 from payments.confirmation.selectors import (
     email_code_fallback_allowed,
-    payment_is_confirmable,
     payer_has_passkey,
+    payment_is_confirmable,
 )
 from payments.domain.models import Payment
 from payments.services.payments import PaymentExpired, payment_confirm

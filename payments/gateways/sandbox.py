@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypedDict
 from urllib.parse import quote
 
 import httpx
@@ -71,17 +71,37 @@ def _datetime_or_none(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+class _Outcome(TypedDict):
+    status: GatewayStatus
+    amount: int
+    currency: str
+    acquirer_reference: str
+    decline_code: str
+    decline_message: str
+    completed_at: datetime | None
+
+
+def _outcome(data: Mapping[str, Any]) -> _Outcome:
+    """Read what every answer about a payment or refund says of its outcome.
+
+    Raise KeyError, TypeError or ValueError when `data` is malformed.
+    """
+    return {
+        "status": GatewayStatus(data["status"]),
+        "amount": int(data["amount"]),
+        "currency": str(data["currency"]),
+        "acquirer_reference": str(data.get("acquirer_reference") or ""),
+        "decline_code": str(data.get("decline_code") or ""),
+        "decline_message": str(data.get("decline_message") or ""),
+        "completed_at": _datetime_or_none(data.get("completed_at")),
+    }
+
+
 def _payment_result(data: Mapping[str, Any]) -> GatewayResult:
     try:
         return GatewayResult(
             reference=str(data["reference"]),
-            status=GatewayStatus(data["status"]),
-            amount=int(data["amount"]),
-            currency=str(data["currency"]),
-            acquirer_reference=str(data.get("acquirer_reference") or ""),
-            decline_code=str(data.get("decline_code") or ""),
-            decline_message=str(data.get("decline_message") or ""),
-            completed_at=_datetime_or_none(data.get("completed_at")),
+            **_outcome(data),
             raw=dict(data),
         )
     except (KeyError, TypeError, ValueError) as error:
@@ -93,13 +113,7 @@ def _refund_result(data: Mapping[str, Any]) -> RefundResult:
         return RefundResult(
             refund_reference=str(data["reference"]),
             payment_reference=str(data["payment_reference"]),
-            status=GatewayStatus(data["status"]),
-            amount=int(data["amount"]),
-            currency=str(data["currency"]),
-            acquirer_reference=str(data.get("acquirer_reference") or ""),
-            decline_code=str(data.get("decline_code") or ""),
-            decline_message=str(data.get("decline_message") or ""),
-            completed_at=_datetime_or_none(data.get("completed_at")),
+            **_outcome(data),
             raw=dict(data),
         )
     except (KeyError, TypeError, ValueError) as error:
@@ -267,13 +281,7 @@ class SandboxGateway(GatewayAdapter):
                 kind=NotificationKind(data["kind"]),
                 reference=str(data["reference"]),
                 payment_reference=str(data["payment_reference"]),
-                status=GatewayStatus(data["status"]),
-                amount=int(data["amount"]),
-                currency=str(data["currency"]),
-                acquirer_reference=str(data.get("acquirer_reference") or ""),
-                decline_code=str(data.get("decline_code") or ""),
-                decline_message=str(data.get("decline_message") or ""),
-                completed_at=_datetime_or_none(data.get("completed_at")),
+                **_outcome(data),
                 raw=data,
             )
         except (KeyError, TypeError, ValueError) as error:

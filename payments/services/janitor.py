@@ -8,6 +8,7 @@ says what happened, asked on the back-off of `QUERY_BACKOFF` (1 min, 5 min, 1 h,
 
 import logging
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -80,7 +81,7 @@ def payment_query_sweep(*, now: datetime | None = None, limit: int = SWEEP_BATCH
                 continue
             payment.next_query_at = moment + QUERY_CLAIM
             payment.save(update_fields=["next_query_at", "updated_at"])
-            transaction.on_commit(lambda pk=payment_id: _query_queue(pk))  # type: ignore[misc]
+            transaction.on_commit(partial(_query_queue, payment_id))
             claimed.append(payment_id)
     return claimed
 

@@ -18,9 +18,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from accounts.http import AuthenticatedRequest
 from accounts.services.audit import audit_event_record
 from config.errors import ValidationFailed
-from merchants.views.access import merchant_member_required
+from merchants.views.access import MemberRequest, merchant_member_required
 from payments.domain.models import Payment
 from payments.forms import PaymentSearchForm
 from payments.portal_selectors import (
@@ -158,10 +159,10 @@ def _audit(request: HttpRequest, form: PaymentSearchForm, *, scope: str, target:
 
 
 @require_GET
-@merchant_member_required("view")  # type: ignore[arg-type]  # its View type predates streaming
-def payment_export(request: HttpRequest) -> HttpResponseBase:
+@merchant_member_required("view")
+def payment_export(request: MemberRequest) -> HttpResponseBase:
     """Stream the merchant's payments that match the list's filters as CSV."""
-    merchant = request.merchant  # type: ignore[attr-defined]
+    merchant = request.merchant
     form = search_form(request, staff=False, default_mode=payment_mode_default(merchant))
     if not form.is_valid():
         return _invalid(request, "payment_list")
@@ -184,7 +185,7 @@ def payment_export(request: HttpRequest) -> HttpResponseBase:
 
 @require_GET
 @staff_view_required
-def staff_payment_export(request: HttpRequest) -> HttpResponseBase:
+def staff_payment_export(request: AuthenticatedRequest) -> HttpResponseBase:
     """Stream every merchant's payments (or one merchant's) matching the filters as CSV."""
     form = search_form(request, staff=True)
     if not form.is_valid():

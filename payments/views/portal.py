@@ -14,8 +14,9 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from accounts.http import AuthenticatedRequest
 from config.errors import NotFound, ValidationFailed
-from merchants.views.access import merchant_member_required
+from merchants.views.access import MemberRequest, merchant_member_required
 from payments.domain.models import Payment
 from payments.forms import PaymentSearchForm
 from payments.ledger.selectors import postings_for_source
@@ -75,11 +76,11 @@ def list_page(
     return payment_page(payments, after=request.GET.get("after"), before=request.GET.get("before"))
 
 
-def render_list(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+def render_list(
+    request: AuthenticatedRequest, template: str, context: dict[str, Any]
+) -> HttpResponse:
     """Render the list page, or only its results card for an htmx filter or page change."""
-    is_partial = bool(getattr(request, "htmx", False)) and (
-        request.htmx.target == RESULTS_TARGET  # type: ignore[attr-defined]
-    )
+    is_partial = bool(request.htmx) and request.htmx.target == RESULTS_TARGET
     return render(request, "payments/portal/_results.html" if is_partial else template, context)
 
 
@@ -98,9 +99,9 @@ def _merchant_search(merchant: Any) -> Callable[[PaymentSearchForm], Any]:
 
 @require_GET
 @merchant_member_required("view")
-def payment_list(request: HttpRequest) -> HttpResponse:
+def payment_list(request: MemberRequest) -> HttpResponse:
     """List the merchant's payments of one mode, filtered and searched, newest first."""
-    merchant = request.merchant  # type: ignore[attr-defined]
+    merchant = request.merchant
     form = search_form(request, staff=False, default_mode=payment_mode_default(merchant))
     page = list_page(request, form, _merchant_search(merchant))
     query = filters_query(request)
@@ -130,9 +131,9 @@ def detail_context(payment: Payment) -> dict[str, Any]:
 
 @require_GET
 @merchant_member_required("view")
-def payment_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+def payment_detail(request: MemberRequest, public_id: str) -> HttpResponse:
     """Show one of the merchant's payments (either mode); another merchant's is a 404."""
-    merchant = request.merchant  # type: ignore[attr-defined]
+    merchant = request.merchant
     try:
         payment = payment_get_for_merchant(merchant, public_id)
     except NotFound:

@@ -10,12 +10,13 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from accounts.http import AuthenticatedRequest
 from config.errors import NotFound
 from payments.forms import PaymentSearchForm
 from payments.panels import payment_detail_panels
@@ -37,7 +38,7 @@ def staff_view_required(view: View) -> View:
 
     @login_required
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+    def wrapped(request: AuthenticatedRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.has_perm(STAFF_PERMISSION):
             raise PermissionDenied
         return view(request, *args, **kwargs)
@@ -58,7 +59,7 @@ def staff_search(form: PaymentSearchForm) -> Any:
 
 @require_GET
 @staff_view_required
-def staff_payment_list(request: HttpRequest) -> HttpResponse:
+def staff_payment_list(request: AuthenticatedRequest) -> HttpResponse:
     """List every merchant's payments, filtered and searched, newest first."""
     form = search_form(request, staff=True)
     page = list_page(request, form, staff_search)
@@ -78,7 +79,7 @@ def staff_payment_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @staff_view_required
-def staff_payment_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+def staff_payment_detail(request: AuthenticatedRequest, public_id: str) -> HttpResponse:
     """Show any merchant's payment, with its merchant."""
     try:
         payment = payment_get_for_staff(public_id)

@@ -8,7 +8,7 @@ import uuid
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from config.errors import ApplicationError, NotFound
 from merchants.models import ApiMode, WebhookEventType
 from merchants.selectors.webhooks import webhook_endpoint_get_for_merchant
-from merchants.views.access import merchant_member_required
+from merchants.views.access import MemberRequest, merchant_member_required
 from payments.webhooks.models import DeliveryStatus, WebhookEvent
 from payments.webhooks.selectors import (
     webhook_event_get_for_merchant,
@@ -34,8 +34,8 @@ def _choice(value: str | None, allowed: list[str]) -> str | None:
 
 @require_GET
 @merchant_member_required("manage_webhooks")
-def webhook_events(request: HttpRequest) -> HttpResponse:
-    merchant = request.merchant  # type: ignore[attr-defined]
+def webhook_events(request: MemberRequest) -> HttpResponse:
+    merchant = request.merchant
     filters = {
         "mode": _choice(request.GET.get("mode"), ApiMode.values),
         "event_type": _choice(request.GET.get("type"), WebhookEventType.values),
@@ -52,23 +52,23 @@ def webhook_events(request: HttpRequest) -> HttpResponse:
     }
     template = (
         "payments/webhooks/_results.html"
-        if request.htmx and request.htmx.target == "webhook-events"  # type: ignore[attr-defined]
+        if request.htmx and request.htmx.target == "webhook-events"
         else "payments/webhooks/events.html"
     )
     return render(request, template, context)
 
 
-def _event_or_404(request: HttpRequest, event_id: str) -> WebhookEvent:
+def _event_or_404(request: MemberRequest, event_id: str) -> WebhookEvent:
     try:
-        return webhook_event_get_for_merchant(request.merchant, event_id)  # type: ignore[attr-defined]
+        return webhook_event_get_for_merchant(request.merchant, event_id)
     except NotFound:
         raise Http404 from None
 
 
 @require_POST
 @merchant_member_required("manage_webhooks")
-def webhook_event_redeliver_view(request: HttpRequest, event_id: str) -> HttpResponse:
-    merchant = request.merchant  # type: ignore[attr-defined]
+def webhook_event_redeliver_view(request: MemberRequest, event_id: str) -> HttpResponse:
+    merchant = request.merchant
     event = _event_or_404(request, event_id)
     endpoint = None
     raw_endpoint = request.POST.get("endpoint", "")
@@ -79,19 +79,20 @@ def webhook_event_redeliver_view(request: HttpRequest, event_id: str) -> HttpRes
             )
         except (ValueError, NotFound):
             raise Http404 from None
-    error = notice = None
+    error: str | None = None
+    notice: str | None = None
     try:
         webhook_event_redeliver(
             event=event,
             endpoint=endpoint,
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
             request=request,
         )
     except ApplicationError as refused:
         error = refused.message
     else:
         notice = _("Redelivery queued: the attempt appears below within a few seconds.")
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return render(
             request,
             "payments/webhooks/_event.html",
@@ -101,6 +102,6 @@ def webhook_event_redeliver_view(request: HttpRequest, event_id: str) -> HttpRes
         )
     if error:
         messages.error(request, error)
-    else:
-        messages.success(request, notice)  # type: ignore[arg-type]
+    elif notice:
+        messages.success(request, notice)
     return redirect("webhook_events")

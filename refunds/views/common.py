@@ -15,8 +15,10 @@ from django.utils.functional import Promise
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
+from accounts.http import AuthenticatedRequest
 from config.errors import ValidationFailed
 from merchants.selectors.membership import membership_has_capability
+from merchants.views.access import MemberRequest
 from refunds.forms import RefundSearchForm
 from refunds.portal_selectors import (
     RefundPage,
@@ -38,7 +40,7 @@ def permission_required(permission: str) -> Callable[[View], View]:
     def decorator(view: View) -> View:
         @login_required
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        def wrapped(request: AuthenticatedRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not request.user.has_perm(permission):
                 raise PermissionDenied
             return view(request, *args, **kwargs)
@@ -83,10 +85,11 @@ def list_page(
     return refund_page(refunds, after=request.GET.get("after"), before=request.GET.get("before"))
 
 
-def render_list(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+def render_list(
+    request: AuthenticatedRequest, template: str, context: dict[str, Any]
+) -> HttpResponse:
     """Render the list page, or only its results card for an htmx filter or page change."""
-    htmx = getattr(request, "htmx", None)
-    is_partial = bool(htmx) and htmx.target == RESULTS_TARGET  # type: ignore[union-attr]
+    is_partial = bool(request.htmx) and request.htmx.target == RESULTS_TARGET
     return render(request, "refunds/_results.html" if is_partial else template, context)
 
 
@@ -110,11 +113,11 @@ class Tab:
     count: int | None = None
 
 
-def merchant_tabs(request: HttpRequest) -> list[Tab]:
+def merchant_tabs(request: MemberRequest) -> list[Tab]:
     """Return the merchant refunds tabs the member may open (queues need approve_refunds)."""
-    merchant = request.merchant  # type: ignore[attr-defined]
+    merchant = request.merchant
     tabs = [Tab("list", _("All refunds"), reverse("refund_list"))]
-    if membership_has_capability(request.membership, "approve_refunds"):  # type: ignore[attr-defined]
+    if membership_has_capability(request.membership, "approve_refunds"):
         tabs += [
             Tab(
                 "approvals",

@@ -10,14 +10,14 @@ from collections.abc import Callable
 from functools import partial
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError, InvalidTransition
-from merchants.views.access import merchant_member_required
+from merchants.views.access import MemberRequest, merchant_member_required
 from payments.templatetags.money import money_format
 from refunds.forms import RefundCancelForm, RefundCloseForm, RefundRejectForm
 from refunds.models import Refund, RefundStatus
@@ -47,7 +47,7 @@ def refusal_message(refund: Refund, error: ApplicationError) -> str:
 
 
 def resolve_manual_review(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     refund: Refund,
     action: str,
     *,
@@ -64,7 +64,7 @@ def resolve_manual_review(
     user = request.user
     if action == "retry":
         try:
-            refund_retry(refund=refund, actor=user, request=request)  # type: ignore[arg-type]
+            refund_retry(refund=refund, actor=user, request=request)
         except ApplicationError as error:
             messages.error(request, refusal_message(refund, error))
         else:
@@ -76,7 +76,7 @@ def resolve_manual_review(
     try:
         refund_close(
             refund=refund,
-            actor=user,  # type: ignore[arg-type]
+            actor=user,
             reason=form.cleaned_data["reason"],
             request=request,
         )
@@ -92,14 +92,14 @@ def resolve_manual_review(
 
 @require_POST
 @merchant_member_required("approve_refunds")
-def refund_approve_view(request: HttpRequest, public_id: str) -> HttpResponse:
+def refund_approve_view(request: MemberRequest, public_id: str) -> HttpResponse:
     """Approve a refund and send it to the acquirer; back to where the user came from."""
     refund = merchant_refund_or_404(request, public_id)
     back = safe_next(request, reverse("refund_detail", args=[refund.public_id]))
     try:
         refund_approve(
             refund=refund,
-            actor=RefundActor.for_user(request.user),  # type: ignore[arg-type]
+            actor=RefundActor.for_user(request.user),
             request=request,
         )
     except ApplicationError as error:
@@ -115,7 +115,7 @@ def refund_approve_view(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @require_POST
 @merchant_member_required("approve_refunds")
-def refund_reject_view(request: HttpRequest, public_id: str) -> HttpResponse:
+def refund_reject_view(request: MemberRequest, public_id: str) -> HttpResponse:
     """Reject a refund, saying why; a missing or refused reason shows the refund's page."""
     refund = merchant_refund_or_404(request, public_id)
     form = RefundRejectForm(request.POST)
@@ -125,7 +125,7 @@ def refund_reject_view(request: HttpRequest, public_id: str) -> HttpResponse:
     try:
         refund_reject(
             refund=refund,
-            actor=RefundActor.for_user(request.user),  # type: ignore[arg-type]
+            actor=RefundActor.for_user(request.user),
             reason=form.cleaned_data["reason"],
             request=request,
         )
@@ -147,7 +147,7 @@ def refund_reject_view(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @require_POST
 @merchant_member_required("refund")
-def refund_cancel_view(request: HttpRequest, public_id: str) -> HttpResponse:
+def refund_cancel_view(request: MemberRequest, public_id: str) -> HttpResponse:
     """Withdraw a refund the user asked for, while it still awaits approval."""
     refund = merchant_refund_or_404(request, public_id)
     form = RefundCancelForm(request.POST)
@@ -156,7 +156,7 @@ def refund_cancel_view(request: HttpRequest, public_id: str) -> HttpResponse:
     try:
         refund_cancel(
             refund=refund,
-            actor=RefundActor.for_user(request.user),  # type: ignore[arg-type]
+            actor=RefundActor.for_user(request.user),
             reason=form.cleaned_data["reason"],
             request=request,
         )
@@ -169,7 +169,7 @@ def refund_cancel_view(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @require_POST
 @merchant_member_required("approve_refunds")
-def refund_review_view(request: HttpRequest, public_id: str, action: str) -> HttpResponse:
+def refund_review_view(request: MemberRequest, public_id: str, action: str) -> HttpResponse:
     """Retry ("retry") or close ("close") one of the merchant's refunds in manual review."""
     refund = merchant_refund_or_404(request, public_id)
     return resolve_manual_review(

@@ -20,9 +20,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from accounts.http import AuthenticatedRequest
 from accounts.services.audit import audit_event_record
 from config.errors import ValidationFailed
-from merchants.views.access import merchant_member_required
+from merchants.views.access import MemberRequest, merchant_member_required
 from payments.templatetags.money import minor_to_major
 from refunds.forms import RefundSearchForm
 from refunds.models import Refund
@@ -149,10 +150,10 @@ def _audit(request: HttpRequest, form: RefundSearchForm, *, scope: str, target: 
 
 
 @require_GET
-@merchant_member_required("view")  # type: ignore[arg-type]  # its View type predates streaming
-def refund_export(request: HttpRequest) -> HttpResponseBase:
+@merchant_member_required("view")
+def refund_export(request: MemberRequest) -> HttpResponseBase:
     """Stream the merchant's refunds that match the list's filters as CSV."""
-    merchant = request.merchant  # type: ignore[attr-defined]
+    merchant = request.merchant
     form = search_form(request, staff=False, default_mode=refund_mode_default(merchant))
     if not form.is_valid():
         return _invalid(request, "refund_list")
@@ -172,7 +173,7 @@ def refund_export(request: HttpRequest) -> HttpResponseBase:
 
 @require_GET
 @permission_required(STAFF_VIEW_PERMISSION)
-def staff_refund_export(request: HttpRequest) -> HttpResponseBase:
+def staff_refund_export(request: AuthenticatedRequest) -> HttpResponseBase:
     """Stream every merchant's refunds (or one merchant's) matching the filters as CSV."""
     form = search_form(request, staff=True)
     if not form.is_valid():

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.models import User
 from merchants.models import Merchant
-from merchants.views.access import merchant_member_required
+from merchants.views.access import MemberRequest, merchant_member_required
 from refunds import policies
 from refunds.errors import RefundNotFound
 from refunds.forms import (
@@ -71,9 +71,9 @@ def _merchant_search(merchant: Merchant) -> Callable[[RefundSearchForm], Any]:
 
 @require_GET
 @merchant_member_required("view")
-def refund_list(request: HttpRequest) -> HttpResponse:
+def refund_list(request: MemberRequest) -> HttpResponse:
     """List the merchant's refunds of one mode, filtered, newest first."""
-    merchant = request.merchant  # type: ignore[attr-defined]
+    merchant = request.merchant
     form = search_form(request, staff=False, default_mode=refund_mode_default(merchant))
     page = list_page(request, form, _merchant_search(merchant))
     query = filters_query(request)
@@ -124,20 +124,20 @@ def detail_context(refund: Refund, user: User, *, is_staff_view: bool) -> dict[s
     }
 
 
-def merchant_refund_or_404(request: HttpRequest, public_id: str) -> Refund:
+def merchant_refund_or_404(request: MemberRequest, public_id: str) -> Refund:
     """Return the member's merchant's refund, or raise Http404 (another merchant's too)."""
     try:
-        return refund_get_for_merchant(request.merchant, public_id)  # type: ignore[attr-defined]
+        return refund_get_for_merchant(request.merchant, public_id)
     except RefundNotFound:
         raise Http404 from None
 
 
 def render_detail(
-    request: HttpRequest, refund: Refund, *, status: int = 200, **extra: Any
+    request: MemberRequest, refund: Refund, *, status: int = 200, **extra: Any
 ) -> HttpResponse:
     """Render the merchant's refund page (with a bound form and its errors, when given)."""
     context = {
-        **detail_context(refund, request.user, is_staff_view=False),  # type: ignore[arg-type]
+        **detail_context(refund, request.user, is_staff_view=False),
         "list_url": reverse("refund_list") + f"?mode={refund.mode}",
         "payment_url": reverse("payment_detail", args=[refund.payment.public_id]),
         **extra,
@@ -147,22 +147,22 @@ def render_detail(
 
 @require_GET
 @merchant_member_required("view")
-def refund_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+def refund_detail(request: MemberRequest, public_id: str) -> HttpResponse:
     """Show one of the merchant's refunds (either mode); another merchant's is a 404."""
     return render_detail(request, merchant_refund_or_404(request, public_id))
 
 
 @require_GET
 @merchant_member_required("approve_refunds")
-def refund_approvals(request: HttpRequest) -> HttpResponse:
+def refund_approvals(request: MemberRequest) -> HttpResponse:
     """List the merchant's refunds awaiting approval, oldest first, to approve or reject."""
-    merchant = request.merchant  # type: ignore[attr-defined]
+    merchant = request.merchant
     rows = refund_approvals_for_merchant(merchant)
     user = request.user
     entries = [
         {
             "refund": refund,
-            "can_decide": policies.user_can_decide_refund(user, refund),  # type: ignore[arg-type]
+            "can_decide": policies.user_can_decide_refund(user, refund),
             "is_requester": refund.requested_by_id == user.pk,
         }
         for refund in rows
@@ -205,9 +205,9 @@ def delayed_context(request: HttpRequest, merchant: Merchant | None) -> dict[str
 
 @require_GET
 @merchant_member_required("approve_refunds")
-def refund_delayed(request: HttpRequest) -> HttpResponse:
+def refund_delayed(request: MemberRequest) -> HttpResponse:
     """The merchant's refunds past their SLA, by age, and its delayed-refund rate."""
-    merchant = request.merchant  # type: ignore[attr-defined]
+    merchant = request.merchant
     context = {
         **delayed_context(request, merchant),
         "merchant": merchant,

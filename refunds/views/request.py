@@ -25,7 +25,7 @@ from django.views.decorators.http import require_http_methods
 
 from config.errors import ApplicationError, NotFound, ValidationFailed
 from merchants.selectors.membership import membership_has_capability
-from merchants.views.access import merchant_member_required
+from merchants.views.access import MemberRequest, merchant_member_required
 from payments.domain.models import Payment, PaymentStatus
 from payments.panels import PaymentPanel
 from payments.selectors import payment_get_for_merchant
@@ -140,9 +140,9 @@ def _success_message(refund: Any) -> str:
 
 @require_http_methods(["GET", "POST"])
 @merchant_member_required("refund")
-def refund_create_view(request: HttpRequest, payment_id: str) -> HttpResponse:
+def refund_create_view(request: MemberRequest, payment_id: str) -> HttpResponse:
     """Show the refund form of one of the merchant's payments, or ask for the refund."""
-    merchant = request.merchant  # type: ignore[attr-defined]
+    merchant = request.merchant
     try:
         payment = payment_get_for_merchant(merchant, payment_id)
     except NotFound:
@@ -175,7 +175,7 @@ def refund_create_view(request: HttpRequest, payment_id: str) -> HttpResponse:
             amount=form.cleaned_data["amount"],
             reason=form.cleaned_data["reason"],
             reason_text=form.cleaned_data["reason_text"],
-            actor=RefundActor.for_user(request.user),  # type: ignore[arg-type]
+            actor=RefundActor.for_user(request.user),
             request=request,
         )
     except ApplicationError as error:

@@ -8,11 +8,12 @@ merchant's own owners and finance users (maker-checker inside the merchant).
 from functools import partial
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.http import AuthenticatedRequest
 from refunds.errors import RefundNotFound
 from refunds.forms import RefundSearchForm
 from refunds.models import Refund
@@ -48,7 +49,7 @@ def _staff_search(form: RefundSearchForm) -> Any:
 
 @require_GET
 @permission_required(STAFF_VIEW_PERMISSION)
-def staff_refund_list(request: HttpRequest) -> HttpResponse:
+def staff_refund_list(request: AuthenticatedRequest) -> HttpResponse:
     """List every merchant's refunds, filtered, newest first."""
     form = search_form(request, staff=True)
     page = list_page(request, form, _staff_search)
@@ -76,10 +77,10 @@ def _staff_refund_or_404(public_id: str) -> Refund:
 
 
 def _render_detail(
-    request: HttpRequest, refund: Refund, *, status: int = 200, **extra: Any
+    request: AuthenticatedRequest, refund: Refund, *, status: int = 200, **extra: Any
 ) -> HttpResponse:
     context = {
-        **detail_context(refund, request.user, is_staff_view=True),  # type: ignore[arg-type]
+        **detail_context(refund, request.user, is_staff_view=True),
         "list_url": reverse("staff_refund_list"),
         "payment_url": reverse("staff_payment_detail", args=[refund.payment.public_id]),
         **extra,
@@ -89,14 +90,14 @@ def _render_detail(
 
 @require_GET
 @permission_required(STAFF_VIEW_PERMISSION)
-def staff_refund_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+def staff_refund_detail(request: AuthenticatedRequest, public_id: str) -> HttpResponse:
     """Show any merchant's refund; Paydesk finance may resolve one in manual review."""
     return _render_detail(request, _staff_refund_or_404(public_id))
 
 
 @require_POST
 @permission_required(FINANCE_PERMISSION)
-def staff_refund_review(request: HttpRequest, public_id: str, action: str) -> HttpResponse:
+def staff_refund_review(request: AuthenticatedRequest, public_id: str, action: str) -> HttpResponse:
     """Retry or close any merchant's refund in manual review (Paydesk finance)."""
     refund = _staff_refund_or_404(public_id)
     return resolve_manual_review(
@@ -110,7 +111,7 @@ def staff_refund_review(request: HttpRequest, public_id: str, action: str) -> Ht
 
 @require_GET
 @permission_required(STAFF_VIEW_PERMISSION)
-def staff_refund_approvals(request: HttpRequest) -> HttpResponse:
+def staff_refund_approvals(request: AuthenticatedRequest) -> HttpResponse:
     """Every merchant's refunds awaiting approval, oldest first (read-only)."""
     rows = refund_approvals_for_staff()
     context = {
@@ -127,7 +128,7 @@ def staff_refund_approvals(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @permission_required(FINANCE_PERMISSION)
-def staff_refund_delayed(request: HttpRequest) -> HttpResponse:
+def staff_refund_delayed(request: AuthenticatedRequest) -> HttpResponse:
     """Every merchant's refunds past their SLA, by age, and the platform's delayed rate."""
     context = {
         **delayed_context(request, None),

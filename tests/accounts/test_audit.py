@@ -3,11 +3,9 @@
 import datetime as dt
 import zoneinfo
 from collections.abc import Iterator
-from typing import Any, cast
 
 import pytest
 from allauth.account.models import EmailAddress
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
@@ -22,16 +20,7 @@ from tests.helpers.twofactor import verify_client
 pytestmark = pytest.mark.django_db
 
 
-def _user(**fields: Any) -> User:
-    return cast(User, UserFactory(**fields))
-
-
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits() -> None:
-    cache.clear()
 
 
 @pytest.fixture(autouse=True)
@@ -43,7 +32,7 @@ def _english() -> Iterator[None]:
 
 @pytest.fixture
 def administrator() -> User:
-    return _user(email="admin@example.com", roles=[Role.ADMINISTRATOR])
+    return UserFactory(email="admin@example.com", roles=[Role.ADMINISTRATOR])
 
 
 @pytest.fixture
@@ -53,7 +42,7 @@ def staff_client(client: Client, administrator: User) -> Client:
 
 
 def _verified_payer(email: str) -> User:
-    user = _user(email=email, roles=[Role.PAYER])
+    user = UserFactory(email=email, roles=[Role.PAYER])
     EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
     return user
 
@@ -129,7 +118,7 @@ def test_anonymous_visitor_is_sent_to_login() -> None:
 
 
 def test_merchant_owner_gets_403(client: Client) -> None:
-    owner = _user(roles=[Role.MERCHANT_OWNER])
+    owner = UserFactory(roles=[Role.MERCHANT_OWNER])
     verify_client(client, owner)
 
     assert client.get(reverse("audit_log")).status_code == 403
@@ -153,7 +142,7 @@ def test_administrator_sees_the_log_and_viewing_is_not_audited(staff_client: Cli
 
 @pytest.fixture
 def events() -> dict[str, AuditEvent]:
-    alice = _user(email="alice@example.com")
+    alice = UserFactory(email="alice@example.com")
     return {
         "approve": _event(
             "merchant.approve",

@@ -2,12 +2,11 @@
 
 import re
 from collections.abc import Iterator
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from allauth.account.models import EmailAddress
 from django.core import mail
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
@@ -20,17 +19,7 @@ from tests.factories import DEFAULT_PASSWORD, UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def _user(**fields: Any) -> User:
-    return cast(User, UserFactory(**fields))
-
-
 NEW_PASSWORD = "violet-kettle-harbour-42"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits() -> None:
-    """allauth keeps its rate-limit counters in the (local-memory) cache: start each test clean."""
-    cache.clear()
 
 
 @pytest.fixture(autouse=True)
@@ -65,7 +54,7 @@ def _link_in_last_mail(pattern: str) -> str:
 
 
 def _verified_user(**kwargs: Any) -> User:
-    user = _user(**kwargs)
+    user = UserFactory(**kwargs)
     EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
     return user
 

@@ -5,11 +5,9 @@ test_two_factor_manage.py.
 """
 
 from base64 import b32encode
-from typing import cast
 
 import pytest
 from allauth.account.models import EmailAddress
-from django.core.cache import cache
 from django.test import Client
 from django.utils.translation import override
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -17,9 +15,15 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import AuditEvent, User
-from accounts.roles import Role
 from accounts.twofactor.services import recovery_code_normalize
-from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.accounts.two_factor import (
+    SETUP_URL,
+    VERIFY_URL,
+    merchant_owner,
+    password_step_client,
+    two_factor_actions,
+)
+from tests.factories import DEFAULT_PASSWORD
 from tests.helpers.twofactor import (
     enrol,
     session_is_verified,
@@ -31,44 +35,13 @@ from tests.helpers.twofactor import (
 
 pytestmark = pytest.mark.django_db
 
-SETUP_URL = "/account/2fa/setup/"
-VERIFY_URL = "/account/2fa/verify/"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits() -> None:
-    cache.clear()
-
-
-def _user(*roles: Role, **fields: object) -> User:
-    return cast(User, UserFactory(roles=list(roles), **fields))
-
-
-def _owner(email: str = "owner@example.com") -> User:
-    return _user(Role.MERCHANT_OWNER, email=email)
-
-
-def _signed_in(user: User) -> Client:
-    """Return a client past the password step only (2FA not verified)."""
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def _actions(user: User) -> list[str]:
-    return list(
-        AuditEvent.objects.filter(actor=user, action__startswith="2fa.")
-        .order_by("id")
-        .values_list("action", flat=True)
-    )
-
 
 # Setup
 
 
 def test_setup_page_shows_a_qr_code_and_the_secret_of_a_new_unconfirmed_device() -> None:
-    owner = _owner()
-    client = _signed_in(owner)
+    owner = merchant_owner()
+    client = password_step_client(owner)
 
     response = client.get(SETUP_URL)
 
@@ -83,8 +56,8 @@ def test_setup_page_shows_a_qr_code_and_the_secret_of_a_new_unconfirmed_device()
 
 
 def test_setup_page_keeps_the_same_pending_device_when_reloaded() -> None:
-    owner = _owner()
-    client = _signed_in(owner)
+    owner = merchant_owner()
+    client = password_step_client(owner)
 
     first = client.get(SETUP_URL).context["device"]
     second = client.get(SETUP_URL).context["device"]
@@ -94,8 +67,8 @@ def test_setup_page_keeps_the_same_pending_device_when_reloaded() -> None:
 
 
 def test_setup_with_a_correct_code_confirms_the_device_and_shows_ten_recovery_codes_once() -> None:
-    owner = _owner()
-    client = _signed_in(owner)
+    owner = merchant_owner()
+    client = password_step_client(owner)
     device = client.get(SETUP_URL, {"next": "/merchants/"}).context["device"]
 
     response = client.post(
@@ -114,12 +87,12 @@ def test_setup_with_a_correct_code_confirms_the_device_and_shows_ten_recovery_co
         assert code in response.content.decode()
     assert response.context["continue_url"] == "/merchants/"
     assert StaticToken.objects.filter(device__user=owner).count() == 10
-    assert _actions(owner) == ["2fa.device_added", "2fa.recovery_codes_generated"]
+    assert two_factor_actions(owner) == ["2fa.device_added", "2fa.recovery_codes_generated"]
     assert client.get("/").status_code == 200
 
 
 def test_recovery_codes_are_stored_only_as_keyed_hashes() -> None:
-    owner = _owner()
+    owner = merchant_owner()
     _device, codes = enrol(owner)
 
     stored = set(StaticToken.objects.filter(device__user=owner).values_list("token", flat=True))
@@ -130,8 +103,8 @@ def test_recovery_codes_are_stored_only_as_keyed_hashes() -> None:
 
 
 def test_setup_with_a_wrong_code_shows_an_error_and_keeps_the_device_unconfirmed() -> None:
-    owner = _owner()
-    client = _signed_in(owner)
+    owner = merchant_owner()
+    client = password_step_client(owner)
     device = client.get(SETUP_URL).context["device"]
 
     response = client.post(SETUP_URL, {"code": wrong_totp_code(device)})
@@ -145,14 +118,14 @@ def test_setup_with_a_wrong_code_shows_an_error_and_keeps_the_device_unconfirmed
     assert device.confirmed is False
     assert not session_is_verified(client)
     assert not StaticDevice.objects.filter(user=owner).exists()
-    assert _actions(owner) == ["2fa.verify_failed"]
+    assert two_factor_actions(owner) == ["2fa.verify_failed"]
     failed = AuditEvent.objects.get(actor=owner, action="2fa.verify_failed")
     assert failed.after == {"purpose": "setup", "method": "totp", "reason": "invalid_code"}
 
 
 def test_setup_refuses_letters_before_checking_anything() -> None:
-    owner = _owner()
-    client = _signed_in(owner)
+    owner = merchant_owner()
+    client = password_step_client(owner)
     device = client.get(SETUP_URL).context["device"]
 
     response = client.post(SETUP_URL, {"code": "abcdef"})
@@ -165,9 +138,9 @@ def test_setup_refuses_letters_before_checking_anything() -> None:
 
 
 def test_an_unverified_session_cannot_add_a_second_device() -> None:
-    owner = _owner()
+    owner = merchant_owner()
     enrol(owner)
-    client = _signed_in(owner)
+    client = password_step_client(owner)
 
     response = client.get(SETUP_URL)
 
@@ -180,9 +153,9 @@ def test_an_unverified_session_cannot_add_a_second_device() -> None:
 
 
 def test_verify_with_a_correct_code_verifies_the_session_and_follows_next() -> None:
-    owner = _owner()
+    owner = merchant_owner()
     device, _codes = enrol(owner)
-    client = _signed_in(owner)
+    client = password_step_client(owner)
 
     response = client.post(
         VERIFY_URL, {"code": totp_code(device, steps_ahead=1), "next": "/merchants/?page=2"}
@@ -197,9 +170,9 @@ def test_verify_with_a_correct_code_verifies_the_session_and_follows_next() -> N
 
 
 def test_verify_cycles_the_session_key() -> None:
-    owner = _owner()
+    owner = merchant_owner()
     device, _codes = enrol(owner)
-    client = _signed_in(owner)
+    client = password_step_client(owner)
     before = client.session.session_key
 
     client.post(VERIFY_URL, {"code": totp_code(device, steps_ahead=1)})
@@ -209,9 +182,9 @@ def test_verify_cycles_the_session_key() -> None:
 
 
 def test_verify_with_a_wrong_code_is_refused_and_audited() -> None:
-    owner = _owner()
+    owner = merchant_owner()
     device, _codes = enrol(owner)
-    client = _signed_in(owner)
+    client = password_step_client(owner)
 
     response = client.post(VERIFY_URL, {"code": wrong_totp_code(device)})
 
@@ -220,16 +193,16 @@ def test_verify_with_a_wrong_code_is_refused_and_audited() -> None:
     assert not session_is_verified(client)
     device.refresh_from_db()
     assert device.throttling_failure_count == 1
-    assert _actions(owner)[-1] == "2fa.verify_failed"
+    assert two_factor_actions(owner)[-1] == "2fa.verify_failed"
     assert client.get("/")["Location"] == f"{VERIFY_URL}?next=%2F"
 
 
 def test_a_code_already_used_is_refused() -> None:
-    owner = _owner()
+    owner = merchant_owner()
     device, _codes = enrol(owner)
     code = totp_code(device, steps_ahead=1)
-    assert _signed_in(owner).post(VERIFY_URL, {"code": code}).status_code == 302
-    second = _signed_in(owner)
+    assert password_step_client(owner).post(VERIFY_URL, {"code": code}).status_code == 302
+    second = password_step_client(owner)
 
     response = second.post(VERIFY_URL, {"code": code})
 
@@ -239,16 +212,16 @@ def test_a_code_already_used_is_refused() -> None:
         "show a new code and try again."
     ]
     assert not session_is_verified(second)
-    assert _actions(owner)[-2:] == ["2fa.verified", "2fa.verify_failed"]
+    assert two_factor_actions(owner)[-2:] == ["2fa.verified", "2fa.verify_failed"]
 
 
 def test_the_setup_code_cannot_be_used_again_to_verify() -> None:
-    owner = _owner()
-    client = _signed_in(owner)
+    owner = merchant_owner()
+    client = password_step_client(owner)
     device = client.get(SETUP_URL).context["device"]
     code = totp_code(device)
     client.post(SETUP_URL, {"code": code})
-    later = _signed_in(owner)
+    later = password_step_client(owner)
 
     response = later.post(VERIFY_URL, {"code": code})
 
@@ -257,9 +230,9 @@ def test_the_setup_code_cannot_be_used_again_to_verify() -> None:
 
 
 def test_verification_is_throttled_after_a_failure() -> None:
-    owner = _owner()
+    owner = merchant_owner()
     device, _codes = enrol(owner)
-    client = _signed_in(owner)
+    client = password_step_client(owner)
     client.post(VERIFY_URL, {"code": wrong_totp_code(device)})
 
     throttled = client.post(VERIFY_URL, {"code": totp_code(device, steps_ahead=1)})
@@ -278,9 +251,9 @@ def test_verification_is_throttled_after_a_failure() -> None:
 
 
 def test_a_recovery_code_works_once() -> None:
-    owner = _owner()
+    owner = merchant_owner()
     _device, codes = enrol(owner)
-    first = _signed_in(owner)
+    first = password_step_client(owner)
 
     response = first.post(VERIFY_URL, {"code": codes[0].upper().replace("-", " ")})
 
@@ -292,7 +265,7 @@ def test_a_recovery_code_works_once() -> None:
     assert used.after == {"purpose": "login", "remaining": 9}
     verified = AuditEvent.objects.get(actor=owner, action="2fa.verified")
     assert verified.after == {"method": "recovery_code", "device": _static_id(owner)}
-    second = _signed_in(owner)
+    second = password_step_client(owner)
 
     again = second.post(VERIFY_URL, {"code": codes[0]})
 
@@ -309,9 +282,9 @@ def test_a_recovery_code_works_once() -> None:
     "next_url", ["https://evil.example/", "//evil.example/", "javascript:alert(1)"]
 )
 def test_verify_does_not_redirect_off_site(next_url: str) -> None:
-    owner = _owner()
+    owner = merchant_owner()
     device, _codes = enrol(owner)
-    client = _signed_in(owner)
+    client = password_step_client(owner)
 
     response = client.post(VERIFY_URL, {"code": totp_code(device, steps_ahead=1), "next": next_url})
 
@@ -320,7 +293,7 @@ def test_verify_does_not_redirect_off_site(next_url: str) -> None:
 
 
 def test_verify_sends_a_user_without_a_device_to_setup() -> None:
-    client = _signed_in(_owner())
+    client = password_step_client(merchant_owner())
 
     response = client.get(VERIFY_URL, {"next": "/merchants/"})
 
@@ -338,7 +311,7 @@ def test_anonymous_visitor_of_the_2fa_pages_is_sent_to_login() -> None:
 
 
 def test_verified_session_cookie_opens_the_dashboard_in_a_new_client() -> None:
-    owner = _owner()
+    owner = merchant_owner()
 
     cookie = verified_session_cookie(Client(), owner, url="http://localhost:8000")
 
@@ -349,7 +322,7 @@ def test_verified_session_cookie_opens_the_dashboard_in_a_new_client() -> None:
 
 
 def test_a_merchant_owner_signs_in_sets_up_totp_and_reaches_the_dashboard() -> None:
-    owner = _owner("chen@example.com")
+    owner = merchant_owner("chen@example.com")
     EmailAddress.objects.create(user=owner, email=owner.email, verified=True, primary=True)
     client = Client()
 
@@ -370,12 +343,12 @@ def test_a_merchant_owner_signs_in_sets_up_totp_and_reaches_the_dashboard() -> N
     assert codes_page.context["continue_url"] == "/"
     dashboard = client.get(codes_page.context["continue_url"])
     assert dashboard.status_code == 200
-    assert _actions(owner) == ["2fa.device_added", "2fa.recovery_codes_generated"]
+    assert two_factor_actions(owner) == ["2fa.device_added", "2fa.recovery_codes_generated"]
 
 
 def test_pages_render_in_chinese() -> None:
-    owner = _owner()
-    client = _signed_in(owner)
+    owner = merchant_owner()
+    client = password_step_client(owner)
 
     with override("zh-hans"):
         response = client.get("/zh-hans" + SETUP_URL)

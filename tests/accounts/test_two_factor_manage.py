@@ -1,17 +1,19 @@
 """Managing 2FA: recovery-code regeneration and device removal, each behind a code."""
 
-from typing import cast
-
 import pytest
-from django.core.cache import cache
-from django.test import Client
 from django.urls import reverse
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import AuditEvent, User
-from accounts.roles import Role
-from tests.factories import UserFactory
+from accounts.models import AuditEvent
+from tests.accounts.two_factor import (
+    MANAGE_URL,
+    SETUP_URL,
+    VERIFY_URL,
+    merchant_owner,
+    password_step_client,
+    two_factor_actions,
+)
 from tests.helpers.twofactor import (
     VerifiedClientFactory,
     confirmed_totp_device,
@@ -24,46 +26,14 @@ from tests.helpers.twofactor import (
 
 pytestmark = pytest.mark.django_db
 
-SETUP_URL = "/account/2fa/setup/"
-VERIFY_URL = "/account/2fa/verify/"
-MANAGE_URL = "/account/2fa/"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits() -> None:
-    cache.clear()
-
-
-def _user(*roles: Role, **fields: object) -> User:
-    return cast(User, UserFactory(roles=list(roles), **fields))
-
-
-def _owner(email: str = "owner@example.com") -> User:
-    return _user(Role.MERCHANT_OWNER, email=email)
-
-
-def _signed_in(user: User) -> Client:
-    """Return a client past the password step only (2FA not verified)."""
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def _actions(user: User) -> list[str]:
-    return list(
-        AuditEvent.objects.filter(actor=user, action__startswith="2fa.")
-        .order_by("id")
-        .values_list("action", flat=True)
-    )
-
 
 # Managing devices and recovery codes
 
 
 def test_regenerating_recovery_codes_needs_a_current_code_and_cancels_the_old_ones() -> None:
-    owner = _owner()
+    owner = merchant_owner()
     device, old_codes = enrol(owner)
-    client = _signed_in(owner)
+    client = password_step_client(owner)
     client.post(VERIFY_URL, {"code": totp_code(device, steps_ahead=1)})
     before = set(StaticToken.objects.filter(device__user=owner).values_list("token", flat=True))
 
@@ -75,7 +45,7 @@ def test_regenerating_recovery_codes_needs_a_current_code_and_cancels_the_old_on
         set(StaticToken.objects.filter(device__user=owner).values_list("token", flat=True))
         == before
     )
-    assert _actions(owner).count("2fa.recovery_codes_generated") == 1
+    assert two_factor_actions(owner).count("2fa.recovery_codes_generated") == 1
     unthrottle(device)
 
     response = client.post(
@@ -86,24 +56,24 @@ def test_regenerating_recovery_codes_needs_a_current_code_and_cancels_the_old_on
     new_codes = response.context["codes"]
     assert len(new_codes) == 10
     assert not set(new_codes) & set(old_codes)
-    assert _actions(owner)[-1] == "2fa.recovery_codes_generated"
+    assert two_factor_actions(owner)[-1] == "2fa.recovery_codes_generated"
     regenerated = AuditEvent.objects.filter(actor=owner).latest("id")
     assert regenerated.after == {
         "count": 10,
         "reason": "regenerated",
         "confirmed_with": device.persistent_id,
     }
-    stale = _signed_in(owner)
+    stale = password_step_client(owner)
     assert stale.post(VERIFY_URL, {"code": old_codes[1]}).status_code == 200
     unthrottle(StaticDevice.objects.get(user=owner))
-    fresh = _signed_in(owner)
+    fresh = password_step_client(owner)
     assert fresh.post(VERIFY_URL, {"code": new_codes[1]}).status_code == 302
 
 
 def test_removing_the_last_device_of_a_2fa_role_sends_the_user_back_to_setup() -> None:
-    owner = _owner()
+    owner = merchant_owner()
     device, _codes = enrol(owner)
-    client = _signed_in(owner)
+    client = password_step_client(owner)
     client.post(VERIFY_URL, {"code": totp_code(device, steps_ahead=1)})
 
     response = client.post(
@@ -123,10 +93,10 @@ def test_removing_the_last_device_of_a_2fa_role_sends_the_user_back_to_setup() -
 
 
 def test_removing_a_lost_device_with_a_recovery_code_keeps_the_other_device() -> None:
-    owner = _owner()
+    owner = merchant_owner()
     lost, codes = enrol(owner)
     spare = confirmed_totp_device(owner, name="Spare phone")
-    client = _signed_in(owner)
+    client = password_step_client(owner)
     client.post(VERIFY_URL, {"code": codes[0]})
 
     response = client.post(reverse("twofactor:device_remove", args=[lost.pk]), {"code": codes[1]})
@@ -139,9 +109,9 @@ def test_removing_a_lost_device_with_a_recovery_code_keeps_the_other_device() ->
 
 
 def test_removing_a_device_with_a_wrong_code_changes_nothing() -> None:
-    owner = _owner()
+    owner = merchant_owner()
     device, _codes = enrol(owner)
-    client = _signed_in(owner)
+    client = password_step_client(owner)
     client.post(VERIFY_URL, {"code": totp_code(device, steps_ahead=1)})
 
     response = client.post(
@@ -152,16 +122,16 @@ def test_removing_a_device_with_a_wrong_code_changes_nothing() -> None:
     assert "That code is not valid" in response.context["form"].errors["code"][0]
     assert TOTPDevice.objects.filter(pk=device.pk, confirmed=True).exists()
     assert StaticToken.objects.filter(device__user=owner).count() == 10
-    assert "2fa.device_removed" not in _actions(owner)
+    assert "2fa.device_removed" not in two_factor_actions(owner)
     assert session_is_verified(client)
 
 
 def test_a_user_cannot_remove_someone_elses_device(
     verified_client: VerifiedClientFactory,
 ) -> None:
-    victim = _owner("victim@example.com")
+    victim = merchant_owner("victim@example.com")
     victim_device, _codes = enrol(victim)
-    attacker = _owner("attacker@example.com")
+    attacker = merchant_owner("attacker@example.com")
     client = verified_client(attacker)
     attacker_device = TOTPDevice.objects.get(user=attacker)
 
@@ -177,8 +147,8 @@ def test_a_user_cannot_remove_someone_elses_device(
 
 
 def test_manage_page_lists_the_users_devices_only(verified_client: VerifiedClientFactory) -> None:
-    owner = _owner()
-    other = _owner("other@example.com")
+    owner = merchant_owner()
+    other = merchant_owner("other@example.com")
     confirmed_totp_device(other, name="Not mine")
     client = verified_client(owner)
 

@@ -1,7 +1,6 @@
 """An administrator resets a user's 2FA (lost phone and recovery codes): audited, with a reason."""
 
 from collections.abc import Iterator
-from typing import Any, cast
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -29,19 +28,15 @@ def _english() -> Iterator[None]:
         yield
 
 
-def _user(**fields: Any) -> User:
-    return cast(User, UserFactory(**fields))
-
-
 @pytest.fixture
 def administrator() -> User:
-    return _user(email="admin@example.com", roles=[Role.ADMINISTRATOR])
+    return UserFactory(email="admin@example.com", roles=[Role.ADMINISTRATOR])
 
 
 @pytest.fixture
 def enrolled() -> User:
     """A KYC reviewer with an authenticator app and ten recovery codes."""
-    user = _user(email="reviewer@example.com", roles=[Role.KYC_REVIEWER])
+    user = UserFactory(email="reviewer@example.com", roles=[Role.KYC_REVIEWER])
     enrol(user)
     return user
 
@@ -91,7 +86,7 @@ def test_an_administrator_cannot_reset_their_own_two_factor(administrator: User)
 
 @pytest.mark.parametrize("role", [Role.KYC_REVIEWER, Role.SUPPORT_AGENT, Role.MERCHANT_OWNER])
 def test_users_who_cannot_manage_roles_cannot_reset(enrolled: User, role: Role) -> None:
-    actor = _user(roles=[role])
+    actor = UserFactory(roles=[role])
 
     with pytest.raises(PermissionDenied):
         two_factor_reset(actor=actor, user=enrolled, reason=REASON)
@@ -113,7 +108,7 @@ def test_the_reason_is_mandatory_and_bounded(
 
 
 def test_a_user_without_two_factor_has_nothing_to_reset(administrator: User) -> None:
-    payer = _user(roles=[Role.PAYER])
+    payer = UserFactory(roles=[Role.PAYER])
 
     with pytest.raises(Conflict) as refused:
         two_factor_reset(actor=administrator, user=payer, reason=REASON)
@@ -142,7 +137,7 @@ def test_after_a_reset_the_user_must_set_up_two_factor_again_at_sign_in(
 def test_a_session_verified_with_a_removed_device_is_verified_no_more(
     administrator: User,
 ) -> None:
-    user = _user(roles=[Role.RISK_ANALYST])
+    user = UserFactory(roles=[Role.RISK_ANALYST])
     client = Client()
     verify_client(client, user)
     assert client.get(reverse("dashboard")).status_code == 200
@@ -212,7 +207,7 @@ def test_a_reset_without_a_reason_is_refused_and_changes_nothing(
 
 def test_a_refused_reset_shows_why_and_keeps_the_typed_reason(administrator: User) -> None:
     # given a user whose devices another administrator removed since the page was loaded
-    user = _user(email="risk@example.com", roles=[Role.RISK_ANALYST])
+    user = UserFactory(email="risk@example.com", roles=[Role.RISK_ANALYST])
     client = _admin_client(administrator)
 
     response = client.post(
@@ -240,7 +235,7 @@ def test_resetting_ones_own_two_factor_from_the_page_is_refused(administrator: U
 
 
 def test_only_administrators_reach_the_reset(enrolled: User) -> None:
-    reviewer = _user(roles=[Role.KYC_REVIEWER])
+    reviewer = UserFactory(roles=[Role.KYC_REVIEWER])
     client = verified_client_factory()(reviewer)
 
     response = client.post(reverse("user_two_factor_reset", args=[enrolled.pk]), {"reason": REASON})

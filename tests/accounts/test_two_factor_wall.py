@@ -1,19 +1,22 @@
 """The 2FA wall: no portal page opens for a 2FA role until the session is verified."""
 
 import re
-from typing import cast
 from urllib.parse import quote
 
 import pytest
-from django.core.cache import cache
-from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.urls.resolvers import LocalePrefixPattern, RoutePattern
 
 from accounts.middleware import WALL_EXEMPT_VIEW_NAMES
-from accounts.models import User
 from accounts.roles import ROLES_REQUIRING_2FA, Role
-from tests.factories import UserFactory
+from tests.accounts.two_factor import (
+    MANAGE_URL,
+    SETUP_URL,
+    VERIFY_URL,
+    merchant_owner,
+    password_step_client,
+    user_with_roles,
+)
 from tests.helpers.twofactor import (
     confirmed_totp_device,
     totp_code,
@@ -21,30 +24,6 @@ from tests.helpers.twofactor import (
 )
 
 pytestmark = pytest.mark.django_db
-
-SETUP_URL = "/account/2fa/setup/"
-VERIFY_URL = "/account/2fa/verify/"
-MANAGE_URL = "/account/2fa/"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits() -> None:
-    cache.clear()
-
-
-def _user(*roles: Role, **fields: object) -> User:
-    return cast(User, UserFactory(roles=list(roles), **fields))
-
-
-def _owner(email: str = "owner@example.com") -> User:
-    return _user(Role.MERCHANT_OWNER, email=email)
-
-
-def _signed_in(user: User) -> Client:
-    """Return a client past the password step only (2FA not verified)."""
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 # The wall
@@ -107,7 +86,7 @@ def test_the_page_list_covers_the_portal() -> None:
 def test_every_2fa_role_without_a_device_is_sent_to_setup_from_every_portal_page(
     role: Role,
 ) -> None:
-    client = _signed_in(_user(role))
+    client = password_step_client(user_with_roles(role))
 
     for path in _portal_paths():
         response = client.get(path)
@@ -117,9 +96,9 @@ def test_every_2fa_role_without_a_device_is_sent_to_setup_from_every_portal_page
 
 @pytest.mark.parametrize("role", sorted(ROLES_REQUIRING_2FA))
 def test_every_2fa_role_with_a_device_is_sent_to_verify(role: Role) -> None:
-    user = _user(role)
+    user = user_with_roles(role)
     confirmed_totp_device(user)
-    client = _signed_in(user)
+    client = password_step_client(user)
 
     assert client.get("/")["Location"] == f"{VERIFY_URL}?next=%2F"
     assert client.get("/admin/")["Location"] == f"{VERIFY_URL}?next=%2Fadmin%2F"
@@ -127,13 +106,13 @@ def test_every_2fa_role_with_a_device_is_sent_to_verify(role: Role) -> None:
 
 
 def test_a_superuser_without_roles_is_walled() -> None:
-    client = _signed_in(_user(is_superuser=True, is_staff=True))
+    client = password_step_client(user_with_roles(is_superuser=True, is_staff=True))
 
     assert client.get("/admin/")["Location"] == f"{SETUP_URL}?next=%2Fadmin%2F"
 
 
 def test_the_wall_keeps_the_language_prefix_and_the_query_string() -> None:
-    client = _signed_in(_owner())
+    client = password_step_client(merchant_owner())
 
     response = client.get("/zh-hans/?tab=payments")
 
@@ -142,7 +121,7 @@ def test_the_wall_keeps_the_language_prefix_and_the_query_string() -> None:
 
 
 def test_htmx_requests_are_redirected_as_a_whole_page() -> None:
-    client = _signed_in(_owner())
+    client = password_step_client(merchant_owner())
 
     response = client.get("/", headers={"HX-Request": "true"})
 
@@ -151,7 +130,7 @@ def test_htmx_requests_are_redirected_as_a_whole_page() -> None:
 
 
 def test_exempt_pages_stay_reachable_behind_the_wall() -> None:
-    client = _signed_in(_owner())
+    client = password_step_client(merchant_owner())
 
     assert client.get(SETUP_URL).status_code == 200
     assert client.get("/accounts/logout/").status_code == 200
@@ -166,26 +145,26 @@ def test_exempt_pages_stay_reachable_behind_the_wall() -> None:
 
 @pytest.mark.parametrize("role", [Role.PAYER, Role.MERCHANT_STAFF])
 def test_roles_without_2fa_are_not_walled(role: Role) -> None:
-    client = _signed_in(_user(role))
+    client = password_step_client(user_with_roles(role))
 
     assert client.get("/").status_code == 200
     assert client.get(MANAGE_URL).status_code == 200
 
 
 def test_a_payer_who_opted_in_must_verify() -> None:
-    payer = _user(Role.PAYER)
-    client = _signed_in(payer)
+    payer = user_with_roles(Role.PAYER)
+    client = password_step_client(payer)
     device = client.get(SETUP_URL).context["device"]
     client.post(SETUP_URL, {"code": totp_code(device)})
-    later = _signed_in(payer)
+    later = password_step_client(payer)
 
     assert later.get("/")["Location"] == f"{VERIFY_URL}?next=%2F"
     assert later.get(MANAGE_URL)["Location"] == f"{VERIFY_URL}?next={_quoted(MANAGE_URL)}"
 
 
 def test_a_verified_session_of_a_2fa_role_reaches_the_dashboard_and_admin() -> None:
-    admin = _user(Role.ADMINISTRATOR, is_staff=True, is_superuser=True)
-    client = _signed_in(admin)
+    admin = user_with_roles(Role.ADMINISTRATOR, is_staff=True, is_superuser=True)
+    client = password_step_client(admin)
     verify_client(client, admin)
 
     assert client.get("/").status_code == 200

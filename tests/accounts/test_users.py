@@ -1,7 +1,6 @@
 """Users and roles administration: who may use it, role changes, deactivation."""
 
 from collections.abc import Iterator
-from typing import Any, cast
 
 import pytest
 from django.contrib.auth.models import Group
@@ -26,13 +25,9 @@ def _english() -> Iterator[None]:
         yield
 
 
-def _user(**fields: Any) -> User:
-    return cast(User, UserFactory(**fields))
-
-
 @pytest.fixture
 def administrator() -> User:
-    return _user(email="admin@example.com", roles=[Role.ADMINISTRATOR])
+    return UserFactory(email="admin@example.com", roles=[Role.ADMINISTRATOR])
 
 
 @pytest.fixture
@@ -65,8 +60,8 @@ def test_anonymous_visitor_is_sent_to_login() -> None:
 
 @pytest.mark.parametrize("role", [Role.RISK_ANALYST, Role.MERCHANT_OWNER, Role.SUPPORT_AGENT])
 def test_users_without_manage_roles_get_403(client: Client, role: Role) -> None:
-    someone = _user(roles=[role])
-    target = _user(roles=[Role.PAYER])
+    someone = UserFactory(roles=[role])
+    target = UserFactory(roles=[Role.PAYER])
     verify_client(client, someone)
 
     assert client.get(reverse("user_list")).status_code == 403
@@ -87,9 +82,9 @@ def test_users_without_manage_roles_get_403(client: Client, role: Role) -> None:
 def test_list_searches_by_email_or_name_and_filters_by_role(
     staff_client: Client, administrator: User
 ) -> None:
-    wang = _user(email="wang.li@example.com", full_name="Wang Li", roles=[Role.PAYER])
-    zhao = _user(email="zhao@shop.example", full_name="Zhao Min", roles=[Role.MERCHANT_OWNER])
-    inactive = _user(email="old@example.com", full_name="Old Wang", is_active=False)
+    wang = UserFactory(email="wang.li@example.com", full_name="Wang Li", roles=[Role.PAYER])
+    zhao = UserFactory(email="zhao@shop.example", full_name="Zhao Min", roles=[Role.MERCHANT_OWNER])
+    inactive = UserFactory(email="old@example.com", full_name="Old Wang", is_active=False)
 
     by_text = staff_client.get(reverse("user_list"), {"q": "wang"})
     by_role = staff_client.get(reverse("user_list"), {"role": "merchant_owner"})
@@ -104,7 +99,7 @@ def test_list_searches_by_email_or_name_and_filters_by_role(
 
 
 def test_list_htmx_search_returns_the_partial(staff_client: Client) -> None:
-    _user(email="wang.li@example.com")
+    UserFactory(email="wang.li@example.com")
 
     response = staff_client.get(
         reverse("user_list"), {"q": "wang"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="user-results"
@@ -121,7 +116,7 @@ def test_role_change_is_saved_and_audited_once_with_actor_and_ip(
     staff_client: Client, administrator: User
 ) -> None:
     # given a payer
-    user = _user(email="payer@example.com", roles=[Role.PAYER])
+    user = UserFactory(email="payer@example.com", roles=[Role.PAYER])
     events_before = len(_roles_changed_events(user))
 
     # when an administrator makes them a risk analyst instead
@@ -143,7 +138,7 @@ def test_role_change_is_saved_and_audited_once_with_actor_and_ip(
 
 
 def test_saving_the_same_roles_records_nothing(staff_client: Client) -> None:
-    user = _user(roles=[Role.PAYER, Role.SUPPORT_AGENT])
+    user = UserFactory(roles=[Role.PAYER, Role.SUPPORT_AGENT])
     events_before = _roles_changed_events(user)
 
     staff_client.post(
@@ -157,7 +152,7 @@ def test_saving_the_same_roles_records_nothing(staff_client: Client) -> None:
 
 def test_groups_that_are_not_roles_are_kept(administrator: User) -> None:
     beta = Group.objects.create(name="beta-testers")
-    user = _user(roles=[Role.PAYER])
+    user = UserFactory(roles=[Role.PAYER])
     user.groups.add(beta)
 
     user_roles_set(actor=administrator, user=user, roles=[Role.KYC_REVIEWER])
@@ -167,7 +162,7 @@ def test_groups_that_are_not_roles_are_kept(administrator: User) -> None:
 
 
 def test_service_outside_a_request_still_records_the_actor(administrator: User) -> None:
-    user = _user(roles=[Role.PAYER])
+    user = UserFactory(roles=[Role.PAYER])
 
     user_roles_set(actor=administrator, user=user, roles=[Role.PAYER, Role.FINANCE_OPERATOR])
 
@@ -177,7 +172,7 @@ def test_service_outside_a_request_still_records_the_actor(administrator: User) 
 
 
 def test_unknown_role_value_is_refused(staff_client: Client) -> None:
-    user = _user(roles=[Role.PAYER])
+    user = UserFactory(roles=[Role.PAYER])
     events_before = _roles_changed_events(user)
 
     response = staff_client.post(reverse("user_detail", args=[user.pk]), {"roles": ["superhero"]})
@@ -214,10 +209,10 @@ def test_administrator_may_add_roles_to_themselves(administrator: User) -> None:
 
 
 def test_service_refuses_an_actor_without_manage_roles() -> None:
-    analyst = _user(roles=[Role.RISK_ANALYST])
-    user = _user(roles=[Role.PAYER])
+    analyst = UserFactory(roles=[Role.RISK_ANALYST])
+    user = UserFactory(roles=[Role.PAYER])
 
-    admin = _user(roles=[Role.ADMINISTRATOR])
+    admin = UserFactory(roles=[Role.ADMINISTRATOR])
 
     with pytest.raises(PermissionDenied):
         user_roles_set(actor=analyst, user=user, roles=[Role.ADMINISTRATOR])
@@ -235,7 +230,7 @@ def test_deactivate_and_reactivate_are_audited_and_end_the_session(
     staff_client: Client, administrator: User
 ) -> None:
     # given a payer signed in elsewhere
-    user = _user(email="payer@example.com", roles=[Role.PAYER])
+    user = UserFactory(email="payer@example.com", roles=[Role.PAYER])
     their_client = Client()
     their_client.force_login(user)
     assert their_client.get(reverse("dashboard")).status_code == 200
@@ -263,7 +258,7 @@ def test_deactivate_and_reactivate_are_audited_and_end_the_session(
 
 
 def test_deactivating_an_inactive_user_records_nothing(administrator: User) -> None:
-    user = _user(is_active=False)
+    user = UserFactory(is_active=False)
 
     user_deactivate(actor=administrator, user=user)
 
@@ -283,7 +278,7 @@ def test_administrator_cannot_deactivate_themselves(
 
 
 def test_deactivate_needs_post(staff_client: Client) -> None:
-    user = _user()
+    user = UserFactory()
 
     assert staff_client.get(reverse("user_deactivate", args=[user.pk])).status_code == 405
     assert User.objects.get(pk=user.pk).is_active

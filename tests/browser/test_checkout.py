@@ -1,8 +1,10 @@
 """The hosted checkout in a real Chromium on a phone, with the real worker and acquirer.
 
-The payer opens the checkout link, signs in, presses Pay; a real Celery worker submits the
-payment to the real sandbox acquirer and the page follows it to "succeeded", then sends the
-payer back to the merchant.
+The payer opens the checkout link, signs in, creates a passkey and confirms with it (a
+virtual authenticator from the DevTools protocol plays the fingerprint reader); a real
+Celery worker submits the payment to the real sandbox acquirer and the page follows it to
+"succeeded", then sends the payer back to the merchant. More passkey cases, and the
+email-code fallback: test_checkout_passkeys.py.
 """
 
 import uuid
@@ -75,11 +77,30 @@ def _no_csp_violations(page: Page) -> list[str]:
 
 def test_payer_signs_in_pays_on_a_phone_and_returns_to_the_merchant(
     phone_page: Page,
+    phone_context: BrowserContext,
     live_server: Any,
+    settings: Any,
     screenshot: Callable[..., Path],
     celery_worker_process: CeleryWorker,
 ) -> None:
-    # given a payment whose return URL is a page of the live server, and a payer account
+    # given a phone with a fingerprint reader, WebAuthn for the live server's origin...
+    settings.WEBAUTHN_RP_ID = "localhost"
+    settings.WEBAUTHN_ORIGINS = [live_server.url]
+    cdp = phone_context.new_cdp_session(phone_page)
+    cdp.send("WebAuthn.enable")
+    cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+            }
+        },
+    )
+    # ...a payment whose return URL is a page of the live server, and a payer account
     payment = _payment(return_url=f"{live_server.url}/healthz?returned=1")
     payer = _payer()
     violations = _no_csp_violations(phone_page)
@@ -94,17 +115,18 @@ def test_payer_signs_in_pays_on_a_phone_and_returns_to_the_merchant(
     expect(phone_page.get_by_test_id("payment-confirm")).to_have_count(0)
     screenshot(phone_page, "checkout-phone-en-signed-out")
 
-    # and signs in from the checkout
-    phone_page.get_by_test_id("checkout-sign-in").click()
+    # and signs in from the checkout with their password
+    phone_page.get_by_test_id("checkout-password-sign-in").click()
     phone_page.fill("#id_login", payer.email)
     phone_page.fill("#id_password", DEFAULT_PASSWORD)
     phone_page.locator("form[data-login-form] button[type=submit]").click()
     phone_page.wait_for_url(checkout_url)
-    confirm = phone_page.get_by_test_id("payment-confirm")
-    expect(confirm).to_have_text("Pay ¥128.00")
     screenshot(phone_page, "checkout-phone-en")
 
-    # and presses Pay
+    # and, having no passkey yet, creates one there and confirms with it
+    phone_page.get_by_test_id("passkey-register").click()
+    confirm = phone_page.get_by_test_id("payment-confirm")
+    expect(confirm).to_have_text("Confirm ¥128.00")
     confirm.click()
 
     # then the page follows the payment through the real worker and acquirer to success
@@ -120,7 +142,7 @@ def test_payer_signs_in_pays_on_a_phone_and_returns_to_the_merchant(
     screenshot(phone_page, "checkout-phone-en-succeeded")
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.SUCCEEDED
-    assert (payment.confirmed_by, payment.confirmation_method) == (payer, "session")
+    assert (payment.confirmed_by, payment.confirmation_method) == (payer, "passkey")
 
     # and sends the payer back to the merchant after the countdown
     phone_page.wait_for_url(f"{live_server.url}/healthz?returned=1", timeout=10_000)
@@ -143,10 +165,10 @@ def test_checkout_in_chinese_on_a_phone(
 
     expect(phone_page.locator("html")).to_have_attribute("lang", "zh-hans")
     expect(phone_page.get_by_test_id("checkout-amount")).to_have_text("¥128.00")
-    expect(phone_page.get_by_test_id("payment-confirm")).to_be_visible()
+    expect(phone_page.get_by_test_id("passkey-register")).to_be_visible()
     screenshot(phone_page, "checkout-phone-zh")
 
-    payment_confirm(payment=payment, payer=None, method="session")
+    payment_confirm(payment=payment, payer=None, method="passkey")
     payment_mark_succeeded(payment=payment, actor=Actor.for_acquirer("sandbox"), reason="test")
     phone_page.goto(f"{live_server.url}/zh-hans{path}")
     expect(phone_page.get_by_test_id("payment-status")).to_contain_text("succeeded")
@@ -165,7 +187,7 @@ def test_failed_and_expired_payments_show_their_state_without_a_pay_button(
 ) -> None:
     login_as(_payer(), phone_context)
     failed = _payment()
-    payment_confirm(payment=failed, payer=None, method="session")
+    payment_confirm(payment=failed, payer=None, method="passkey")
     payment_mark_failed(
         payment=failed,
         actor=Actor.for_acquirer("sandbox"),
@@ -196,7 +218,7 @@ def test_a_processing_payment_polls_until_the_result_arrives(
 ) -> None:
     # given a confirmed payment whose result is not known yet (no worker submits it here)
     payment = _payment(return_url="")
-    payment_confirm(payment=payment, payer=None, method="session")
+    payment_confirm(payment=payment, payer=None, method="passkey")
     phone_page.goto(live_server.url + reverse("checkout", kwargs={"token": payment.checkout_token}))
     status = phone_page.get_by_test_id("payment-status")
     expect(status).to_contain_text("processing")

@@ -7,7 +7,7 @@ relying party is "localhost" and the allowed origin is the live server's URL.
 """
 
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from django.core.cache import cache
@@ -93,7 +93,7 @@ def test_a_payer_registers_a_passkey_signs_out_and_signs_in_with_it(
     virtual_authenticator: tuple[CDPSession, str],
 ) -> None:
     cdp, authenticator_id = virtual_authenticator
-    payer = cast(User, UserFactory(email="payer@example.com", roles=[Role.PAYER]))
+    payer = UserFactory(email="payer@example.com", roles=[Role.PAYER])
     errors = _errors(page)
     page.add_init_script(NO_AUTOFILL)
     login_as(payer)
@@ -141,7 +141,7 @@ def test_a_passkey_without_user_verification_does_not_sign_in(
     virtual_authenticator: tuple[CDPSession, str],
 ) -> None:
     cdp, authenticator_id = virtual_authenticator
-    payer = cast(User, UserFactory(email="payer@example.com", roles=[Role.PAYER]))
+    payer = UserFactory(email="payer@example.com", roles=[Role.PAYER])
     page.add_init_script(NO_AUTOFILL)
     login_as(payer)
     _register(page, live_server)
@@ -172,7 +172,7 @@ def test_the_email_field_autofill_offers_the_passkey_and_signs_in(
     login_as: Callable[..., None],
     virtual_authenticator: tuple[CDPSession, str],
 ) -> None:
-    payer = cast(User, UserFactory(email="payer@example.com", roles=[Role.PAYER]))
+    payer = UserFactory(email="payer@example.com", roles=[Role.PAYER])
     login_as(payer)
     _register(page, live_server, "Laptop")
     _sign_out(page, live_server)

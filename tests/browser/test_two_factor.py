@@ -1,7 +1,6 @@
 """Two-factor setup in a real browser: the demo merchant owner signs in and enrols a phone."""
 
 import time
-from typing import cast
 
 import pyotp
 import pytest
@@ -9,7 +8,6 @@ from django.test import Client
 from playwright.sync_api import ConsoleMessage, Page, expect
 
 from accounts.demo import DEMO_PASSWORD, DemoContext, seed
-from accounts.models import User
 from accounts.roles import Role
 from tests.factories import UserFactory
 from tests.helpers.twofactor import verified_session_cookie
@@ -67,7 +65,7 @@ def test_demo_merchant_owner_signs_in_sets_up_totp_and_reaches_the_dashboard(
 
 
 def test_verify_page_in_chinese(page: Page, live_server, screenshot) -> None:
-    owner = cast(User, UserFactory(email="owner@example.com", roles=[Role.MERCHANT_OWNER]))
+    owner = UserFactory(email="owner@example.com", roles=[Role.MERCHANT_OWNER])
     client = Client()
     cookie = verified_session_cookie(client, owner, url=live_server.url)
     # A second session of the same user: signed in, not yet verified.
@@ -84,7 +82,7 @@ def test_verify_page_in_chinese(page: Page, live_server, screenshot) -> None:
 
 
 def test_manage_page_for_a_verified_owner(page: Page, live_server, screenshot) -> None:
-    owner = cast(User, UserFactory(email="owner@example.com", roles=[Role.MERCHANT_OWNER]))
+    owner = UserFactory(email="owner@example.com", roles=[Role.MERCHANT_OWNER])
     page.context.add_cookies([verified_session_cookie(Client(), owner, url=live_server.url)])
 
     page.goto(f"{live_server.url}/account/2fa/")

@@ -2,7 +2,6 @@
 
 import struct
 import zlib
-from typing import cast
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -44,8 +43,8 @@ def upload(
 
 def owner_with_draft(**application_fields: object) -> tuple[User, MerchantApplication]:
     """Return a merchant owner and their merchant's complete draft (no documents yet)."""
-    application = cast(MerchantApplication, MerchantApplicationFactory(**application_fields))
-    owner = cast(User, UserFactory(roles=[Role.MERCHANT_OWNER]))
+    application = MerchantApplicationFactory(**application_fields)
+    owner = UserFactory(roles=[Role.MERCHANT_OWNER])
     MerchantMembershipFactory(merchant=application.merchant, user=owner, role=TeamRole.OWNER)
     return owner, application
 
@@ -67,7 +66,7 @@ def add_required_documents(application: MerchantApplication, owner: User) -> Non
 
 
 def reviewer(**kwargs: object) -> User:
-    return cast(User, UserFactory(roles=[Role.KYC_REVIEWER], **kwargs))
+    return UserFactory(roles=[Role.KYC_REVIEWER], **kwargs)
 
 
 def submitted_application(**application_fields: object) -> tuple[User, MerchantApplication]:

@@ -1,6 +1,6 @@
 """Helpers for the team, API key, webhook and settlement terms tests."""
 
-from typing import Any, cast
+from typing import Any
 
 from django.test import Client
 
@@ -14,12 +14,12 @@ from tests.helpers.twofactor import verify_client
 
 def merchant(status: str = MerchantStatus.APPROVED, **kwargs: object) -> Merchant:
     """Return a merchant, approved unless told otherwise."""
-    return cast(Merchant, MerchantFactory(status=status, **kwargs))
+    return MerchantFactory(status=status, **kwargs)
 
 
 def user(**kwargs: Any) -> User:
     """Return a new user (UserFactory, typed)."""
-    return cast(User, UserFactory(**kwargs))
+    return UserFactory(**kwargs)
 
 
 def member(

@@ -13,7 +13,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,9 +64,9 @@ def group_alive(pid: int) -> bool:
     return True
 
 
-def wait_for(condition: object, timeout: float, runner: Runner, what: str) -> None:
+def wait_for(condition: Callable[[], bool], timeout: float, runner: Runner, what: str) -> None:
     deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
+    while not condition():
         if runner.process.poll() is not None or time.monotonic() > deadline:
             pytest.fail(f"{what} (runner exit {runner.process.poll()}):\n{runner.log()[-5000:]}")
         time.sleep(0.25)

@@ -17,7 +17,7 @@ from accounts.models import AuditEvent
 from accounts.roles import Role
 from merchants.models import ApiMode
 from payments.domain.models import Payment, PaymentStatus
-from payments.services import Actor, payment_cancel, payment_mark_succeeded
+from payments.services import Actor, payment_cancel, payment_confirm, payment_mark_succeeded
 from payments.templatetags.money import money, money_format
 from payments.views import checkout as checkout_views
 from payments.views.checkout import safe_return_url
@@ -112,9 +112,34 @@ def test_anonymous_visitor_gets_sign_in_and_sign_up_links_back_to_the_checkout()
 
     html = Client().get(path).content.decode()
 
-    assert f'href="/accounts/login/?next=%2Fpay%2F{payment.checkout_token}%2F"' in html
-    assert f'href="/accounts/signup/?next=%2Fpay%2F{payment.checkout_token}%2F"' in html
+    next_query = f"?next=%2Fpay%2F{payment.checkout_token}%2F"
+    assert f'href="/passkeys/sign-in/{next_query}" data-testid="checkout-sign-in"' in html
+    assert f'href="/passkeys/sign-up/{next_query}" data-testid="checkout-sign-up"' in html
+    assert f'href="/accounts/login/{next_query}" data-testid="checkout-password-sign-in"' in html
     assert CONFIRM_BUTTON not in html
+
+
+def test_signing_up_by_email_code_from_the_checkout_leads_to_a_passkey_then_back(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    payment = _payment()
+    path = _url(payment)
+    client = Client()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"{reverse('payer_signup')}?next={path}", {"email": "fang@example.com"})
+    code = re.search(r"^\s+(\d{6})$", str(mail.outbox[-1].body), re.MULTILINE)
+    assert code is not None
+    signed_up = client.post(reverse("payer_signup_code"), {"code": code.group(1)})
+
+    assert signed_up.status_code == 302
+    assert (
+        signed_up["Location"]
+        == f"{reverse('passkey_setup')}?next=%2Fpay%2F{payment.checkout_token}%2F"
+    )
+    html = client.get(path).content.decode()
+    assert 'data-testid="passkey-register"' in html
+    assert 'data-has-passkey="false"' in html
 
 
 def test_signing_in_from_the_checkout_comes_back_to_it() -> None:
@@ -194,37 +219,34 @@ def test_chinese_checkout_renders() -> None:
 # --- confirming ---
 
 
-def test_signed_in_payer_confirms_and_the_submission_is_queued(
-    queued: list[int], django_capture_on_commit_callbacks: Any
+def test_a_signed_in_payer_is_offered_a_passkey_and_the_email_code_but_no_plain_pay_button(
+    queued: list[int],
 ) -> None:
-    payment = _payment()
-    client, payer = _payer_client()
-    assert CONFIRM_BUTTON in client.get(_url(payment)).content.decode()
+    # Being signed in is not strong customer authentication: the old "session" Pay button
+    # and its endpoint are gone.
+    payment = _payment(amount=12_800)
+    client, _payer = _payer_client()
 
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(_url(payment, "checkout_confirm"), {"method": "session"})
+    html = client.get(_url(payment)).content.decode()
+    old_endpoint = client.post(f"/pay/{payment.checkout_token}/confirm/", {"method": "session"})
 
-    assert response.status_code == 302
-    assert response["Location"] == _url(payment)
+    assert html.index('data-method="passkey"') < html.index('data-method="email_code"')
+    assert 'data-testid="passkey-register"' in html
+    assert CONFIRM_BUTTON in html  # shown by the script once the passkey exists
+    assert 'data-testid="email-code-send"' in html
+    assert 'data-method="session"' not in html
+    assert old_endpoint.status_code == 404
     payment.refresh_from_db()
-    assert payment.status == PaymentStatus.PROCESSING
-    assert payment.confirmation_method == "session"
-    assert payment.confirmed_by == payer
-    assert queued == [payment.pk]
-    event = payment.events.order_by("-id").first()
-    assert (event.from_status, event.to_status, event.actor) == (
-        PaymentStatus.REQUIRES_CONFIRMATION,
-        PaymentStatus.PROCESSING,
-        payer,
-    )
+    assert payment.status == PaymentStatus.REQUIRES_CONFIRMATION
+    assert queued == []
 
 
 def test_after_confirming_the_page_polls_the_status_without_a_confirm_button(
     queued: list[int],
 ) -> None:
     payment = _payment()
-    client, _payer = _payer_client()
-    client.post(_url(payment, "checkout_confirm"))
+    client, payer = _payer_client()
+    payment_confirm(payment=payment, payer=payer, method="passkey")
 
     html = client.get(_url(payment)).content.decode()
 
@@ -234,19 +256,23 @@ def test_after_confirming_the_page_polls_the_status_without_a_confirm_button(
     assert f'href="{_url(payment)}">Refresh</a>' in html
 
 
-def test_anonymous_confirm_goes_to_sign_in_and_changes_nothing(
+def test_anonymous_confirm_is_refused_and_changes_nothing(
     queued: list[int], django_capture_on_commit_callbacks: Any
 ) -> None:
     payment = _payment()
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        response = Client().post(_url(payment, "checkout_confirm"))
+        passkey = Client().post(
+            _url(payment, "checkout_passkey_options"), {}, content_type="application/json"
+        )
+        code = Client().post(_url(payment, "checkout_email_code_send"))
 
-    assert response.status_code == 302
-    assert response["Location"].startswith("/accounts/login/?next=")
+    assert (passkey.status_code, passkey.json()["error"]["code"]) == (401, "not_authenticated")
+    assert code.status_code == 302
+    assert code["Location"] == f"/passkeys/sign-in/?next=%2Fpay%2F{payment.checkout_token}%2F"
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.REQUIRES_CONFIRMATION
-    assert (callbacks, queued) == ([], [])
+    assert (callbacks, queued, mail.outbox) == ([], [], [])
 
 
 def test_confirm_without_csrf_token_is_refused(queued: list[int]) -> None:
@@ -255,23 +281,28 @@ def test_confirm_without_csrf_token_is_refused(queued: list[int]) -> None:
     client = Client(enforce_csrf_checks=True)
     client.force_login(payer)
 
-    response = client.post(_url(payment, "checkout_confirm"))
+    passkey = client.post(
+        _url(payment, "checkout_passkey_options"), {}, content_type="application/json"
+    )
+    code = client.post(_url(payment, "checkout_email_code_send"))
 
-    assert response.status_code == 403
+    assert (passkey.status_code, code.status_code) == (403, 403)
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.REQUIRES_CONFIRMATION
-    assert queued == []
+    assert (queued, mail.outbox) == ([], [])
 
 
-def test_confirming_twice_is_refused_with_a_message(queued: list[int]) -> None:
+def test_a_confirmed_payment_cannot_be_confirmed_again(queued: list[int]) -> None:
     payment = _payment()
-    client, _payer = _payer_client()
-    client.post(_url(payment, "checkout_confirm"))
+    client, payer = _payer_client()
+    payment_confirm(payment=payment, payer=payer, method="passkey")
 
-    response = client.post(_url(payment, "checkout_confirm"))
+    response = client.post(
+        _url(payment, "checkout_passkey_options"), {}, content_type="application/json"
+    )
 
     assert response.status_code == 409
-    assert "This payment can no longer be confirmed." in response.content.decode()
+    assert response.json()["error"]["message"] == "This payment can no longer be confirmed."
     assert payment.events.filter(to_status=PaymentStatus.PROCESSING).count() == 1
 
 
@@ -283,7 +314,12 @@ def test_confirm_attempts_are_rate_limited(
     payment_cancel(payment=payment, actor=Actor("merchant"))
     client, payer = _payer_client()
 
-    statuses = [client.post(_url(payment, "checkout_confirm")).status_code for _ in range(3)]
+    statuses = [
+        client.post(
+            _url(payment, "checkout_passkey_options"), {}, content_type="application/json"
+        ).status_code
+        for _ in range(3)
+    ]
 
     assert statuses == [409, 409, 429]
     assert (
@@ -336,7 +372,7 @@ def test_canceled_or_expired_payment_has_no_confirm_button(status: str) -> None:
     assert f'<span class="visually-hidden" aria-hidden="true"> {status}</span>' in html
 
 
-def test_confirming_a_payment_past_its_window_expires_it_and_queues_nothing(
+def test_confirming_a_payment_past_its_window_is_refused_and_queues_nothing(
     queued: list[int], django_capture_on_commit_callbacks: Any
 ) -> None:
     payment = _payment()
@@ -344,13 +380,16 @@ def test_confirming_a_payment_past_its_window_expires_it_and_queues_nothing(
     client, _payer = _payer_client()
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(_url(payment, "checkout_confirm"))
+        response = client.post(
+            _url(payment, "checkout_passkey_options"), {}, content_type="application/json"
+        )
 
-    assert response.status_code == 409
-    payment.refresh_from_db()
-    assert payment.status == PaymentStatus.EXPIRED
+    assert (response.status_code, response.json()["error"]["code"]) == (
+        409,
+        "payment_not_confirmable",
+    )
     assert queued == []
-    assert CONFIRM_BUTTON not in response.content.decode()
+    assert CONFIRM_BUTTON not in client.get(_url(payment)).content.decode()
 
 
 # --- the status fragment ---
@@ -358,8 +397,8 @@ def test_confirming_a_payment_past_its_window_expires_it_and_queues_nothing(
 
 def test_status_fragment_polls_while_processing_and_stops_when_final(queued: list[int]) -> None:
     payment = _payment()
-    client, _payer = _payer_client()
-    client.post(_url(payment, "checkout_confirm"))
+    client, payer = _payer_client()
+    payment_confirm(payment=payment, payer=payer, method="passkey")
     status_url = _url(payment, "checkout_status")
 
     processing = client.get(status_url, HTTP_HX_REQUEST="true").content.decode()
@@ -414,7 +453,7 @@ def test_a_registered_confirmation_method_is_offered_first() -> None:
     confirmation_method_register(
         ConfirmationMethod(
             key="stub",
-            template_name="payments/checkout/methods/_session.html",
+            template_name="payments/checkout/methods/_passkey.html",
             order=1,
             is_available=lambda request, payment: True,
         )
@@ -424,7 +463,7 @@ def test_a_registered_confirmation_method_is_offered_first() -> None:
     finally:
         confirmation_method_unregister("stub")
 
-    assert html.index('data-method="stub"') < html.index('data-method="session"')
+    assert html.index('data-method="stub"') < html.index('data-method="passkey"')
 
 
 # --- the shared money filter ---

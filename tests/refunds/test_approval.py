@@ -1,15 +1,16 @@
 """Maker-checker: who may approve, reject and cancel a refund awaiting approval, and what
 a refusal leaves behind (nothing)."""
 
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from django.utils import timezone
 
 from accounts.models import AuditEvent
 from accounts.roles import Role
-from config.errors import InvalidTransition, ValidationFailed
+from config.errors import ApplicationError, InvalidTransition, ValidationFailed
 from merchants.models import ApiMode, Merchant, TeamRole
 from payments.domain.models import Payment
 from refunds.errors import (
@@ -54,7 +55,10 @@ def waiting(shop: Merchant) -> Refund:
     return refund_of(payment, amount=BIG, by=person(shop, TeamRole.ADMIN))
 
 
-def _unchanged(refund: Refund, error: type[Exception], call: Any) -> Exception:
+ErrorT = TypeVar("ErrorT", bound=ApplicationError)
+
+
+def _unchanged(refund: Refund, error: type[ErrorT], call: Callable[..., object]) -> ErrorT:
     before = footprint()
     with pytest.raises(error) as raised:
         call()
@@ -187,7 +191,7 @@ def test_approval_is_refused_when_the_balance_does_not_cover_it_and_nothing_chan
         ),
     )
 
-    assert error.details["balance"] == 198_800  # type: ignore[attr-defined]
+    assert error.details["balance"] == 198_800
     assert pending_balance(shop) == (198_800, 0, 0)
     assert queued == []
 

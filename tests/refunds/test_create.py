@@ -1,15 +1,16 @@
 """Asking for a refund: the rules of refundability, who must approve, and that every
 refused request leaves nothing behind."""
 
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from django.utils import timezone
 
 from accounts.models import AuditEvent
 from accounts.roles import Role
-from config.errors import ValidationFailed
+from config.errors import ApplicationError, ValidationFailed
 from merchants.models import ApiMode, Merchant, TeamRole
 from payments.domain.models import Payment, PaymentStatus
 from payments.services import CardNumberNotAllowed
@@ -166,7 +167,10 @@ def test_omitting_the_amount_refunds_everything_left(shop: Merchant, queued: Any
     assert rest.amount == 7_500
 
 
-def _refused(error: type[Exception], call: Any) -> Exception:
+ErrorT = TypeVar("ErrorT", bound=ApplicationError)
+
+
+def _refused(error: type[ErrorT], call: Callable[[], object]) -> ErrorT:
     before = footprint()
     with pytest.raises(error) as raised:
         call()
@@ -192,7 +196,7 @@ def test_only_a_succeeded_payment_is_refundable(shop: Merchant, status: str) -> 
 
     error = _refused(PaymentNotRefundable, lambda: refund_of(payment, amount=100))
 
-    assert error.details == {"payment_status": status}  # type: ignore[attr-defined]
+    assert error.details == {"payment_status": status}
 
 
 def test_a_payment_older_than_the_window_is_not_refundable(shop: Merchant, settings: Any) -> None:
@@ -219,7 +223,7 @@ def test_at_most_the_configured_number_of_refunds_per_payment(
     refund_of(payment, amount=100, by=owner)
 
     error = _refused(RefundLimitReached, lambda: refund_of(payment, amount=100, by=owner))
-    assert error.details == {"limit": 3}  # type: ignore[attr-defined]
+    assert error.details == {"limit": 3}
 
     # a refund that no longer counts (here: failed) frees its place
     Refund.objects.filter(pk=first.pk).update(status=RefundStatus.FAILED)
@@ -236,7 +240,7 @@ def test_the_refunds_never_sum_past_the_payment_amount(shop: Merchant, queued: A
 
     # when 1,001 more is asked, it is refused with the figures; 1,000 is accepted
     error = _refused(RefundExceedsRefundable, lambda: refund_of(payment, amount=1_001, by=owner))
-    assert error.details == {"refundable": 1_000, "requested": 1_001, "currency": "CNY"}  # type: ignore[attr-defined]
+    assert error.details == {"refundable": 1_000, "requested": 1_001, "currency": "CNY"}
     assert refund_of(payment, amount=1_000, by=owner).amount == 1_000
     _refused(RefundExceedsRefundable, lambda: refund_of(payment, amount=None, by=owner))
 
@@ -268,7 +272,7 @@ def test_failed_rejected_and_canceled_refunds_do_not_count(shop: Merchant, queue
     ],
 )
 def test_bad_input_is_refused_and_leaves_nothing(
-    shop: Merchant, fields: dict[str, Any], error: type[Exception], details: Any
+    shop: Merchant, fields: dict[str, Any], error: type[ApplicationError], details: Any
 ) -> None:
     payment = succeeded_payment(shop)
     owner = person(shop)
@@ -279,7 +283,7 @@ def test_bad_input_is_refused_and_leaves_nothing(
         lambda: refund_create(payment=payment, actor=RefundActor.for_user(owner), **values),
     )
     if details is not None:
-        assert raised.details == details  # type: ignore[attr-defined]
+        assert raised.details == details
 
 
 def test_other_needs_its_text_and_keeps_it(shop: Merchant, queued: Any) -> None:
@@ -312,7 +316,7 @@ def test_the_refuse_policy_refuses_a_refund_the_balance_does_not_cover(shop: Mer
     # when all of it is refunded at once, it is refused (nothing left behind)
     error = _refused(RefundExceedsBalance, lambda: refund_of(payment, amount=10_000))
 
-    assert error.details == {"currency": "CNY", "balance": 9_940, "requested": 10_000}  # type: ignore[attr-defined]
+    assert error.details == {"currency": "CNY", "balance": 9_940, "requested": 10_000}
     assert pending_balance(shop) == (9_940, 0, 0)
 
 

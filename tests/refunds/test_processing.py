@@ -150,7 +150,9 @@ def test_an_acquirer_unavailable_on_every_retry_ends_in_manual_review_with_its_r
     assert refund.status == RefundStatus.MANUAL_REVIEW
     assert refund.failure_code == "acquirer_unavailable"
     assert statuses(refund)[-1] == ("processing", "manual_review")
-    assert refund.events.last().reason == "retries_exhausted"  # type: ignore[union-attr]
+    last_event = refund.events.last()
+    assert last_event is not None
+    assert last_event.reason == "retries_exhausted"
     # and the money it had put in transit is back, by a reversing posting
     assert refund_postings(refund) == [
         (f"refund:{refund.public_id}:initiate", "refund"),
@@ -206,7 +208,9 @@ def test_a_lost_submission_is_sent_again_by_the_janitor_with_the_same_reference(
 
     # when the janitor asks, the acquirer has never heard of it: it is sent again
     assert refund_requery(refund_id=refund.pk).status == RefundStatus.SUCCEEDED
-    assert refund.events.last().reason == "gateway_resubmission"  # type: ignore[union-attr]
+    last_event = refund.events.last()
+    assert last_event is not None
+    assert last_event.reason == "gateway_resubmission"
     assert refunded_at_acquirer_is(paid, 2_000)
 
 

@@ -47,7 +47,9 @@ def test_the_sweep_marks_open_refunds_past_their_sla_once(shop: Merchant, queued
     late.refresh_from_db()
     assert (late.is_delayed, late.delayed_at, late.status) == (True, now, RefundStatus.PROCESSING)
     assert statuses(late)[-1] == ("processing", "processing")
-    assert late.events.last().reason == "sla_missed"  # type: ignore[union-attr]
+    last_event = late.events.last()
+    assert last_event is not None
+    assert last_event.reason == "sla_missed"
     audit = AuditEvent.objects.get(action="refund.delayed")
     assert audit.object_id == str(late.pk)
     assert audit.after is not None

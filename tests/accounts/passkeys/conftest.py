@@ -1,9 +1,7 @@
-"""Fixtures of the passkey tests: a payer, a software authenticator, clean rate limits."""
-
-from typing import cast
+"""Fixtures of the passkey tests: a payer, a software authenticator (clean rate limits come
+from tests/accounts/conftest.py)."""
 
 import pytest
-from django.core.cache import cache
 
 from accounts.models import User
 from accounts.roles import Role
@@ -19,20 +17,14 @@ def _relying_party(settings) -> None:
     settings.WEBAUTHN_ORIGINS = [DEFAULT_ORIGIN]
 
 
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits() -> None:
-    """Rate-limit counters live in the (local-memory) cache: start each test clean."""
-    cache.clear()
-
-
 @pytest.fixture
 def payer(db: None) -> User:
-    return cast(User, UserFactory(email="payer@example.com", roles=[Role.PAYER]))
+    return UserFactory(email="payer@example.com", roles=[Role.PAYER])
 
 
 @pytest.fixture
 def other_payer(db: None) -> User:
-    return cast(User, UserFactory(email="other.payer@example.com", roles=[Role.PAYER]))
+    return UserFactory(email="other.payer@example.com", roles=[Role.PAYER])
 
 
 @pytest.fixture

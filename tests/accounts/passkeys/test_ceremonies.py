@@ -90,7 +90,7 @@ def test_challenge_issue_with_binding_derives_the_challenge_from_nonce_and_bindi
 
 def test_binding_encode_refuses_floats():
     with pytest.raises(TypeError):
-        binding_encode({"amount": 12.5})  # type: ignore[dict-item]
+        binding_encode({"amount": 12.5})  # type: ignore[dict-item]  # the wrong type is the test
 
 
 def test_a_payment_challenge_without_a_binding_is_refused_by_the_database(payer):

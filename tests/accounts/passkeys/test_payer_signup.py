@@ -1,7 +1,6 @@
 """A payer signs up (or back in) with an emailed code, no password; the payer area."""
 
 from collections.abc import Iterator
-from typing import cast
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -83,7 +82,7 @@ def test_the_next_page_survives_the_sign_up(send):
 
 
 def test_an_existing_payer_is_signed_in_by_the_code(send):
-    payer = cast(User, UserFactory(email="known@example.com", roles=[Role.PAYER]))
+    payer = UserFactory(email="known@example.com", roles=[Role.PAYER])
     register_passkey(payer, SoftAuthenticator())
     client = Client()
     code = send(client, "known@example.com")
@@ -101,7 +100,7 @@ def test_an_existing_payer_is_signed_in_by_the_code(send):
     "roles", [[Role.MERCHANT_OWNER], [Role.PAYER, Role.RISK_ANALYST], [Role.MERCHANT_STAFF]]
 )
 def test_an_account_that_is_not_payer_only_is_not_signed_in_by_a_code(send, roles):
-    user = cast(User, UserFactory(email="staff@example.com", roles=roles))
+    user = UserFactory(email="staff@example.com", roles=roles)
     client = Client()
     code = send(client, "staff@example.com")
 

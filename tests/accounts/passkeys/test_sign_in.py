@@ -1,7 +1,5 @@
 """Signing in with a discoverable passkey, through the JSON endpoints."""
 
-from typing import cast
-
 import pytest
 from django.test import Client
 
@@ -81,7 +79,7 @@ def test_sign_in_ignores_an_outside_next_page(payer, authenticator):
 
 
 def test_merchant_staff_without_two_factor_lands_on_the_dashboard(authenticator):
-    staff = cast(User, UserFactory(roles=[Role.MERCHANT_STAFF]))
+    staff = UserFactory(roles=[Role.MERCHANT_STAFF])
     register_passkey(staff, authenticator)
     client = Client()
 
@@ -94,7 +92,7 @@ def test_merchant_staff_without_two_factor_lands_on_the_dashboard(authenticator)
 
 
 def test_a_user_who_needs_two_factor_is_refused(authenticator):
-    owner = cast(User, UserFactory(roles=[Role.MERCHANT_OWNER]))
+    owner = UserFactory(roles=[Role.MERCHANT_OWNER])
     register_passkey(owner, authenticator)
     client = Client()
 

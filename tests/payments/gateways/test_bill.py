@@ -41,6 +41,7 @@ def test_the_bill_lists_the_days_final_payments_and_refunds(
     # then the final ones are there, exactly, and the processing one is not
     rows = {row.reference: row for row in bill.rows}
     assert bill.day == today
+    assert approved.completed_at is not None
     assert rows[approved.reference] == BillRow(
         record_type=NotificationKind.PAYMENT,
         reference=approved.reference,
@@ -53,7 +54,7 @@ def test_the_bill_lists_the_days_final_payments_and_refunds(
         status=GatewayStatus.SUCCEEDED,
         decline_code="",
         created_at=rows[approved.reference].created_at,
-        completed_at=approved.completed_at,  # type: ignore[arg-type]
+        completed_at=approved.completed_at,
     )
     refund_row = rows[refund.refund_reference]
     assert (refund_row.record_type, refund_row.payment_reference, refund_row.amount) == (

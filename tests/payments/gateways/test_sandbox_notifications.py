@@ -3,6 +3,7 @@ forged, stale, replayed or about another amount."""
 
 import json
 import time
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -24,14 +25,14 @@ NOTIFY_PATH = "/notify/sandbox/?merchant=m1"
 
 
 def parse(gateway: SandboxGateway, delivery: Delivery, **changes: object) -> Notification:
-    values: dict[str, object] = {
+    values: dict[str, Any] = {
         "method": delivery.method,
         "path": delivery.path,
         "headers": delivery.headers,
         "body": delivery.body,
         **changes,
     }
-    return gateway.parse_notification(**values)  # type: ignore[arg-type]
+    return gateway.parse_notification(**values)
 
 
 def test_an_async_payment_is_notified_several_times_each_signed(
@@ -174,13 +175,14 @@ def test_a_genuine_notification_about_another_amount_does_not_match(
 
     # when Paydesk checks it against a payment of another amount, currency or reference
     # then it is refused
-    for expected in (
+    mismatches: tuple[dict[str, Any], ...] = (
         {"reference": request.reference, "amount": 1701, "currency": "CNY"},
         {"reference": request.reference, "amount": 1700, "currency": "USD"},
         {"reference": unique_reference(), "amount": 1700, "currency": "CNY"},
-    ):
+    )
+    for expected in mismatches:
         with pytest.raises(GatewayMismatch) as raised:
-            notification.check_matches(**expected)  # type: ignore[arg-type]
+            notification.check_matches(**expected)
         assert raised.value.details["expected"] == expected
 
 

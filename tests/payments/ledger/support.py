@@ -4,7 +4,7 @@ and threads with their own database connections."""
 import threading
 import uuid
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 from django.db import connection, connections
 
@@ -17,7 +17,7 @@ from tests.factories import MerchantFactory
 
 def new_merchant() -> Merchant:
     """Return a new saved merchant (typed: factory-boy's return type is the factory)."""
-    return cast(Merchant, MerchantFactory())
+    return MerchantFactory()
 
 
 def capture(
