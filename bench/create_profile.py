@@ -40,6 +40,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--kinds", default=",".join(KINDS))
     parser.add_argument("--show-sql", action="store_true", help="Print every statement.")
     parser.add_argument("--cprofile", type=int, default=0, help="Top N functions by CPU.")
+    parser.add_argument("--sort", choices=("cumulative", "tottime"), default="cumulative")
     parser.add_argument("--database", default="paydesk_bench_profile")
     parser.add_argument("--server-url", default=os.environ.get("BENCH_SERVER_URL", SERVER_URL))
     parser.add_argument(
@@ -248,9 +249,7 @@ def main(argv: list[str] | None = None) -> int:
                 _cpu_per_request(application, requests, kind, args.requests)
                 profiler.disable()
                 out = io.StringIO()
-                pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(
-                    args.cprofile
-                )
+                pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(args.cprofile)
                 print(f"\n--- {kind} ---\n{out.getvalue()}")
         from django.db import connections
 

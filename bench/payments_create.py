@@ -6,18 +6,26 @@
 It creates the throwaway database `paydesk_bench` (dropped at the end unless
 --keep-database), migrates it, makes approved merchants with live API keys through the
 merchants services, fills pgbench's TPC-B tables (`pgbench -i`), starts gunicorn with
-bench.settings (production settings plus the reference endpoint) and loads it from wrk at
-a fixed concurrency, scenario after scenario:
+bench.settings (production settings plus the reference endpoint) and loads it, scenario
+after scenario. Closed loop (wrk, 16 connections each sending its next request when the
+previous answer came: the capacity, req/s at saturation):
 
 - reference: POST /api/bench/tpcb, pgbench's TPC-B transaction behind the same API-key
   authentication and rate limits (bench/reference.py), keys rotated over every merchant;
-- payments, many merchants: POST /api/v1/payments, keys rotated over every merchant;
-- payments, one merchant: the same, every request with the first merchant's key.
+- many: POST /api/v1/payments, keys rotated over every merchant;
+- one: the same, every request with the first merchant's key.
+
+Open loop (bench/loadgen.py, a fixed rate below saturation, at most 16 in flight, latency
+counted from each request's due time: the latency a client sees at a given load):
+
+- reference-open, many-open, one-open: the same requests at --open-rate req/s, by default
+  --open-fraction (0.5) of the reference's closed-loop req/s measured in the first round.
 
 Each scenario gets a warm-up, then a measured run; figures are req/s, latency (mean, p50,
 p95, p99), errors, and the CPU used by the client, gunicorn and PostgreSQL. The targets
-(docs/benchmarks.md): payments >= 0.7 x the reference's req/s, p99 < 50 ms, one merchant
-within 10% of many. It prints figures and passes or fails nothing.
+(docs/benchmarks.md): payments >= 0.7 x the reference's req/s (closed loop), p99 < 50 ms
+(open loop), one merchant within 10% of many (closed loop). It prints figures and passes
+or fails nothing.
 """
 
 import argparse
@@ -41,7 +49,12 @@ SCENARIOS = {
     "reference": ("reference", "many", "reference: TPC-B via DRF"),
     "many": ("payments", "many", "payments, {merchants} merchants"),
     "one": ("payments", "one", "payments, 1 merchant"),
+    "reference-open": ("reference", "many", "reference @ {rate:.0f}/s"),
+    "many-open": ("payments", "many", "payments, {merchants} m. @ {rate:.0f}/s"),
+    "one-open": ("payments", "one", "payments, 1 m. @ {rate:.0f}/s"),
 }
+OPEN_SUFFIX = "-open"
+DEFAULT_SCENARIOS = "reference,many,one,reference-open,many-open"
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -54,7 +67,16 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=4, help="Threads per worker (gthread).")
     parser.add_argument("--merchants", type=int, default=50)
     parser.add_argument("--scale", type=int, default=16, help="pgbench scale (branches).")
-    parser.add_argument("--scenarios", default="reference,many,one")
+    parser.add_argument("--scenarios", default=DEFAULT_SCENARIOS)
+    parser.add_argument(
+        "--open-rate", type=float, default=None, help="req/s of the open-loop scenarios."
+    )
+    parser.add_argument(
+        "--open-fraction",
+        type=float,
+        default=0.5,
+        help="Without --open-rate: this share of the reference's closed-loop req/s.",
+    )
     parser.add_argument("--loadgen", choices=("wrk", "python"), default=None)
     parser.add_argument("--database", default="paydesk_bench")
     parser.add_argument("--server-url", default=os.environ.get("BENCH_SERVER_URL", SERVER_URL))
@@ -80,6 +102,17 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     args.scenarios = [name.strip() for name in args.scenarios.split(",") if name.strip()]
     if not args.scenarios or any(name not in SCENARIOS for name in args.scenarios):
         parser.error(f"--scenarios is a list of {', '.join(SCENARIOS)}")
+    if args.open_rate is not None and not 1 <= args.open_rate <= 5000:
+        parser.error("--open-rate must be between 1 and 5000 req/s")
+    if not 0.05 <= args.open_fraction <= 1.5:
+        parser.error("--open-fraction must be between 0.05 and 1.5")
+    has_open = any(name.endswith(OPEN_SUFFIX) for name in args.scenarios)
+    if has_open and args.open_rate is None:
+        if "reference" not in args.scenarios:
+            parser.error("open-loop scenarios need --open-rate or the reference scenario")
+        # The rate comes from the reference's closed-loop run: run it first.
+        args.scenarios.remove("reference")
+        args.scenarios.insert(0, "reference")
     harness.loopback_url(args.server_url)
     harness.loopback_url(args.cache_url)
     if args.loadgen is None:
@@ -151,9 +184,28 @@ def _prepare(args: argparse.Namespace, env: dict[str, str], workdir: Path) -> di
 
 
 def _load(
-    args: argparse.Namespace, port: int, target: str, keys_file: Path, seconds: int
+    args: argparse.Namespace,
+    port: int,
+    target: str,
+    keys_file: Path,
+    seconds: int,
+    rate: float | None = None,
 ) -> dict[str, Any]:
     run_id = f"b{time.time_ns():x}"
+    if rate is not None:
+        from bench import loadgen
+
+        spec = loadgen.LoadSpec(
+            host=harness.HOST,
+            port=port,
+            target=target,
+            keys=(),
+            run_id=run_id,
+            duration=seconds,
+        )
+        return loadgen.open_loop_subprocess(
+            spec, keys_file=keys_file, rate=rate, concurrency=args.concurrency
+        )
     if args.loadgen == "wrk":
         return harness.wrk_run(
             port=port,
@@ -177,15 +229,19 @@ def _load(
 
 
 def _scenario(
-    args: argparse.Namespace, server: harness.Gunicorn, name: str, keys: dict[str, Path]
+    args: argparse.Namespace,
+    server: harness.Gunicorn,
+    name: str,
+    keys: dict[str, Path],
+    rate: float | None = None,
 ) -> dict[str, Any]:
     target, key_set, _label = SCENARIOS[name]
     database = harness.database_url(args.server_url, args.database)
     harness.database_execute(database, "CHECKPOINT")
     if args.warmup:
-        _load(args, server.port, target, keys[key_set], args.warmup)
+        _load(args, server.port, target, keys[key_set], args.warmup, rate)
     with harness.cpu_measured(server, args.database) as cpu:
-        figures = _load(args, server.port, target, keys[key_set], args.duration)
+        figures = _load(args, server.port, target, keys[key_set], args.duration, rate)
     seconds = figures["duration_us"] / 1_000_000
     errors = sum(
         figures[kind]
@@ -199,6 +255,9 @@ def _scenario(
     )
     return {
         "scenario": name,
+        "rate": rate,
+        "scheduled": figures.get("scheduled", figures["requests"]),
+        "service_p99_ms": figures.get("service_p99_us", 0) / 1000,
         "rps": figures["requests"] / seconds if seconds else 0.0,
         "requests": figures["requests"],
         "errors": errors,
@@ -227,8 +286,10 @@ def _scenario(
 
 
 def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """The run with the median req/s (a real run, not a blend of several)."""
-    ordered = sorted(runs, key=lambda run: run["rps"])
+    """The run with the median req/s (a real run, not a blend of several); for an open
+    loop, whose req/s is the rate, the run with the median p99."""
+    is_open = runs[0]["rate"] is not None
+    ordered = sorted(runs, key=lambda run: run["p99_ms"] if is_open else run["rps"])
     chosen = dict(ordered[(len(ordered) - 1) // 2])
     chosen["rps_all"] = [round(run["rps"], 1) for run in runs]
     chosen["rps_spread"] = statistics.pstdev(run["rps"] for run in runs) if len(runs) > 1 else 0.0
@@ -236,7 +297,7 @@ def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _label(name: str, args: argparse.Namespace) -> str:
-    return SCENARIOS[name][2].format(merchants=args.merchants)
+    return SCENARIOS[name][2].format(merchants=args.merchants, rate=args.open_rate or 0)
 
 
 def _report(args: argparse.Namespace, results: dict[str, dict[str, Any]], facts: list[str]) -> None:
@@ -255,6 +316,12 @@ def _report(args: argparse.Namespace, results: dict[str, dict[str, Any]], facts:
         )
         if run["errors"]:
             print(f"    first error: {run['first_error']}")
+        if run["rate"] is not None:
+            print(
+                f"    open loop at {run['rate']:.0f} req/s: {run['requests']} of "
+                f"{run['scheduled']} due requests answered; latency from each one's due time "
+                f"(p99 from its send alone {run['service_p99_ms']:.2f} ms)"
+            )
         if len(run["rps_all"]) > 1:
             print(f"    req/s of each round: {run['rps_all']}")
     print("(latencies and cpu/req, the app's and PostgreSQL's CPU per request, in ms)")
@@ -286,12 +353,27 @@ def _verdicts(results: dict[str, dict[str, Any]]) -> list[str]:
             f"{reference['cpu_ms_per_request'] / many['cpu_ms_per_request']:.2f} (the req/s ratio "
             "a saturated machine running nothing else tends to)"
         )
-    for name, run in (("many", many), ("one", one)):
+    for name in ("reference-open", "many-open", "one-open"):
+        run = results.get(name)
         if run:
-            lines.append(
-                f"p99 of payments ({name}): {run['p99_ms']:.1f} ms (target < {TARGET_P99_MS:.0f} ms: "
-                f"{'met' if run['p99_ms'] < TARGET_P99_MS else 'MISSED'})"
+            what = "the reference" if name.startswith("reference") else f"payments ({name})"
+            target = (
+                ""
+                if name.startswith("reference")
+                else (
+                    f" (target < {TARGET_P99_MS:.0f} ms: "
+                    f"{'met' if run['p99_ms'] < TARGET_P99_MS and not run['errors'] else 'MISSED'})"
+                )
             )
+            lines.append(
+                f"p99 of {what} at {run['rate']:.0f} req/s, open loop: {run['p99_ms']:.1f} ms"
+                f"{target}"
+            )
+    if (many or one) and not any(name.endswith(OPEN_SUFFIX) for name in results):
+        lines.append(
+            "p99: not judged without an open-loop scenario (a closed loop at saturation "
+            "measures queueing: mean latency = connections / throughput)"
+        )
     if many and one and many["rps"]:
         difference = (one["rps"] - many["rps"]) / many["rps"]
         lines.append(
@@ -320,8 +402,13 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for round_number in range(1, args.rounds + 1):
                 for name in args.scenarios:
+                    is_open = name.endswith(OPEN_SUFFIX)
+                    if is_open and args.open_rate is None:
+                        # Fixed for every round: one rate for every open-loop figure.
+                        args.open_rate = round(runs["reference"][0]["rps"] * args.open_fraction)
                     print(f"round {round_number}/{args.rounds}: {_label(name, args)}…", flush=True)
-                    runs[name].append(_scenario(args, server, name, keys))
+                    rate = args.open_rate if is_open else None
+                    runs[name].append(_scenario(args, server, name, keys, rate))
         finally:
             harness.gunicorn_stop(server)
             log_tail = (workdir / "gunicorn.log").read_text(errors="replace")[-2000:]
@@ -330,7 +417,9 @@ def main(argv: list[str] | None = None) -> int:
             f"database: {harness.server_version(database)}; TPC-B tables by {pgbench}",
             f"server: gunicorn, {args.workers} workers x {args.threads} threads "
             f"({'gthread' if args.threads > 1 else 'sync'}), bench.settings (production + reference)",
-            f"load: {args.loadgen}, {args.concurrency} connections, {args.warmup} s warm-up + "
+            f"load: closed loop {args.loadgen}, {args.concurrency} connections; open loop "
+            f"bench/loadgen.py at {args.open_rate or 0:.0f} req/s, at most {args.concurrency} "
+            f"in flight; {args.warmup} s warm-up + "
             f"{args.duration} s measured, {args.rounds} round(s); run took "
             f"{time.monotonic() - started:.0f} s",
             f"load average after the run: {harness.load_average()}",

@@ -52,6 +52,7 @@ def check_broker() -> None:
         connect_timeout=BROKER_TIMEOUT_SECONDS,
         transport_options=options,
     ) as broker:
+        # kombu takes a float timeout; its stubs say int.
         broker.ensure_connection(max_retries=0, timeout=BROKER_TIMEOUT_SECONDS)  # type: ignore[arg-type]
         if broker.transport_cls == "filesystem":
             # Connecting to the filesystem transport touches no file: check the queue folder.

@@ -180,19 +180,26 @@ def prepare_services() -> None:
 def _ensure_postgres_database(database: dict[str, object]) -> None:
     import psycopg
     from psycopg import sql
+    from psycopg.abc import ConnParam
+    from psycopg.conninfo import make_conninfo
 
-    params = {
-        "host": database.get("HOST") or None,
-        "port": database.get("PORT") or None,
-        "user": database.get("USER") or None,
-        "password": database.get("PASSWORD") or None,
+    def param(key: str) -> str | None:
+        value = database.get(key)
+        return str(value) if value else None
+
+    params: dict[str, ConnParam] = {
+        "host": param("HOST"),
+        "port": param("PORT"),
+        "user": param("USER"),
+        "password": param("PASSWORD"),
         "connect_timeout": 5,
     }
     name = str(database["NAME"])
     user = f"{params['user']}@" if params["user"] else ""
     where = f"postgres://{user}{params['host'] or 'localhost'}:{params['port'] or 5432}/{name}"
     try:
-        with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:  # type: ignore[arg-type]
+        conninfo = make_conninfo("", **params)  # leaves out the parameters that are None
+        with psycopg.connect(conninfo, dbname="postgres", autocommit=True) as admin:
             exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
             if exists.fetchone() is None:
                 admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

@@ -90,7 +90,7 @@ class PaymentListApi(APIView):
         )
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(payments, request, view=self)
-        return paginator.get_paginated_response([payment_data(payment) for payment in page])
+        return paginator.get_paginated_response([payment_data(payment) for payment in page or ()])
 
     @extend_schema(
         operation_id="payments_create",

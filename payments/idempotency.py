@@ -186,10 +186,9 @@ def _advisory_lock_try(lock_id: int) -> bool:
 @functools.cache
 def _record_sql() -> str:
     meta = IdempotencyRecord._meta
-    columns = ", ".join(meta.get_field(name).column for name in _RECORD_FIELDS)
-    where = " AND ".join(
-        f"{meta.get_field(name).column} = %s" for name in ("merchant", "mode", "key")
-    )
+    column = {field.name: str(field.column) for field in meta.concrete_fields}
+    columns = ", ".join(column[name] for name in _RECORD_FIELDS)
+    where = " AND ".join(f"{column[name]} = %s" for name in ("merchant", "mode", "key"))
     return f"SELECT {columns} FROM {meta.db_table} WHERE {where}"  # noqa: S608 (names only)
 
 
@@ -270,9 +269,7 @@ def _locked_attempt(
     """One transaction: the lock, the record, then `run` and its record. `run` returns the
     rendered (status, body) or raises _Refused."""
     with transaction.atomic():
-        if not _advisory_lock_try(
-            idempotency_lock_id(merchant_id=merchant.pk, mode=mode, key=key)
-        ):
+        if not _advisory_lock_try(idempotency_lock_id(merchant_id=merchant.pk, mode=mode, key=key)):
             raise IdempotencyRequestInProgress()
         record = _record_read(merchant, mode, key)
         taken_over = None
@@ -320,7 +317,8 @@ def _locked_response(
             if refused.status >= 500:
                 return _response(refused.status, refused.body)
             # Store the refusal like any answer, in its own short transaction, under the
-            # lock again: a twin that took the key meanwhile is answered from (409, replay).
+            # lock again: if a twin took the key in between, this request gets its 409 or
+            # its stored answer instead, so that every answer given for a key is the same.
             answer = (refused.status, refused.body)
             return _locked_attempt(run=lambda: answer, **arguments)
     except _KeyTaken:
@@ -416,6 +414,10 @@ def _claimed_response(
     return _response(status, body)
 
 
+def _has_advisory_locks() -> bool:
+    return connection.vendor == "postgresql"
+
+
 def idempotent_response(
     request: Request, *, merchant: Merchant, mode: str, work: Work
 ) -> HttpResponse:
@@ -432,7 +434,7 @@ def idempotent_response(
     if not KEY_PATTERN.match(key):
         raise InvalidIdempotencyKey()
     fingerprint = request_fingerprint(request)
-    respond = _locked_response if connection.vendor == "postgresql" else _claimed_response
+    respond = _locked_response if _has_advisory_locks() else _claimed_response
     return respond(
         request, merchant=merchant, mode=mode, key=key, fingerprint=fingerprint, work=work
     )

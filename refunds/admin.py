@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from accounts.http import AuthenticatedRequest
 from config.errors import ApplicationError
 from refunds.models import Refund, RefundEvent, RefundPolicy, RefundStatus
 from refunds.services import refund_retry
@@ -69,11 +70,13 @@ class RefundAdmin(ReadOnlyAdmin):
     actions = ("retry_manual_review",)
 
     @admin.action(description=_("Retry the selected refunds in manual review"))
-    def retry_manual_review(self, request: HttpRequest, queryset: QuerySet[Refund]) -> None:
+    def retry_manual_review(
+        self, request: AuthenticatedRequest, queryset: QuerySet[Refund]
+    ) -> None:
         retried = 0
         for refund in queryset.filter(status=RefundStatus.MANUAL_REVIEW):
             try:
-                refund_retry(refund=refund, actor=request.user, request=request)  # type: ignore[arg-type]
+                refund_retry(refund=refund, actor=request.user, request=request)
             except ApplicationError as error:
                 self.message_user(request, f"{refund.public_id}: {error.message}", messages.ERROR)
             else:

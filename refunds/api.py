@@ -9,7 +9,7 @@ request, list, cancel its own requests and reject; it may approve only in test m
 because maker-checker needs an owner or finance user, in the portal, for live money.
 """
 
-from typing import Any
+from typing import Any, Protocol
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -30,6 +30,7 @@ from payments.selectors import payment_get_for_merchant
 from payments.serializers import CARD_NUMBER_REFUSED, errors_have_code
 from payments.services import CardNumberNotAllowed
 from refunds.filters import RefundFilter
+from refunds.models import Refund
 from refunds.selectors import refund_get_for_merchant, refund_list_for_merchant
 from refunds.serializers import (
     RefundApproveInputSerializer,
@@ -70,6 +71,38 @@ def _validated(serializer: serializers.Serializer) -> dict[str, Any]:
 def _body(request: Request) -> Any:
     # An optional body: an empty one needs no Content-Type.
     return request.data if request.body else {}
+
+
+class _RefundDecision(Protocol):
+    def __call__(
+        self, *, refund: Refund, actor: RefundActor, reason: str, request: Request
+    ) -> Refund: ...
+
+
+def _decision_response(
+    request: Request,
+    refund_id: str,
+    serializer_class: type[serializers.Serializer],
+    decide: _RefundDecision,
+    *,
+    body_is_optional: bool,
+) -> Any:
+    """Apply `decide` with the body's reason to one of the key's refunds, idempotently."""
+    api_key = api_key_of(request)
+
+    def work() -> tuple[int, Any]:
+        refund = refund_get_for_merchant(api_key.merchant, refund_id, mode=api_key.mode)
+        body = _body(request) if body_is_optional else request.data
+        data = _validated(serializer_class(data=body))
+        refund = decide(
+            refund=refund,
+            actor=RefundActor.for_api_key(api_key),
+            reason=data["reason"],
+            request=request,
+        )
+        return 200, refund_data(refund)
+
+    return idempotent_response(request, merchant=api_key.merchant, mode=api_key.mode, work=work)
 
 
 class RefundListApi(APIView):
@@ -159,20 +192,9 @@ class RefundApproveApi(APIView):
         tags=["refunds"],
     )
     def post(self, request: Request, refund_id: str) -> Any:
-        api_key = api_key_of(request)
-
-        def work() -> tuple[int, Any]:
-            refund = refund_get_for_merchant(api_key.merchant, refund_id, mode=api_key.mode)
-            data = _validated(RefundApproveInputSerializer(data=_body(request)))
-            refund = refund_approve(
-                refund=refund,
-                actor=RefundActor.for_api_key(api_key),
-                reason=data["reason"],
-                request=request,
-            )
-            return 200, refund_data(refund)
-
-        return idempotent_response(request, merchant=api_key.merchant, mode=api_key.mode, work=work)
+        return _decision_response(
+            request, refund_id, RefundApproveInputSerializer, refund_approve, body_is_optional=True
+        )
 
 
 class RefundRejectApi(APIView):
@@ -186,20 +208,9 @@ class RefundRejectApi(APIView):
         tags=["refunds"],
     )
     def post(self, request: Request, refund_id: str) -> Any:
-        api_key = api_key_of(request)
-
-        def work() -> tuple[int, Any]:
-            refund = refund_get_for_merchant(api_key.merchant, refund_id, mode=api_key.mode)
-            data = _validated(RefundRejectInputSerializer(data=request.data))
-            refund = refund_reject(
-                refund=refund,
-                actor=RefundActor.for_api_key(api_key),
-                reason=data["reason"],
-                request=request,
-            )
-            return 200, refund_data(refund)
-
-        return idempotent_response(request, merchant=api_key.merchant, mode=api_key.mode, work=work)
+        return _decision_response(
+            request, refund_id, RefundRejectInputSerializer, refund_reject, body_is_optional=False
+        )
 
 
 class RefundCancelApi(APIView):
@@ -213,17 +224,6 @@ class RefundCancelApi(APIView):
         tags=["refunds"],
     )
     def post(self, request: Request, refund_id: str) -> Any:
-        api_key = api_key_of(request)
-
-        def work() -> tuple[int, Any]:
-            refund = refund_get_for_merchant(api_key.merchant, refund_id, mode=api_key.mode)
-            data = _validated(RefundCancelInputSerializer(data=_body(request)))
-            refund = refund_cancel(
-                refund=refund,
-                actor=RefundActor.for_api_key(api_key),
-                reason=data["reason"],
-                request=request,
-            )
-            return 200, refund_data(refund)
-
-        return idempotent_response(request, merchant=api_key.merchant, mode=api_key.mode, work=work)
+        return _decision_response(
+            request, refund_id, RefundCancelInputSerializer, refund_cancel, body_is_optional=True
+        )

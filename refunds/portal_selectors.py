@@ -189,6 +189,7 @@ def refund_approvals_for_staff(*, now: datetime | None = None) -> list[Refund]:
     )
     rows = list(queue[:QUEUE_LIMIT])
     for refund in rows:
+        # A display attribute for the queue templates, not a model field.
         refund.age = moment - refund.created_at  # type: ignore[attr-defined]
     return rows
 

@@ -159,8 +159,8 @@ def verification_funnel(
         .annotate(count=Count("id"))
         .order_by("method", "-count", "failure_code")
     )
-    for row in failures:
-        codes[row["method"]][row["failure_code"]] = row["count"]
+    for failure in failures:
+        codes[failure["method"]][failure["failure_code"]] = failure["count"]
     methods = {
         method: MethodFunnel(
             started=sum(counts.values()),

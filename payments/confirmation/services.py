@@ -43,7 +43,7 @@ from accounts.passkeys.models import (
 )
 from accounts.passkeys.selectors import passkey_descriptors_for_user
 from accounts.passkeys.services import passkey_register, passkey_registration_start
-from accounts.services.audit import client_ip
+from accounts.services.audit import audit_event_record, client_ip
 from config.errors import ApplicationError, InvalidTransition
 from payments.confirmation.errors import (
     BindingChanged,
@@ -68,7 +68,7 @@ from payments.confirmation.selectors import (
     payer_has_passkey,
     payment_is_confirmable,
 )
-from payments.domain.models import Payment
+from payments.domain.models import Payment, PaymentStatus
 from payments.services.payments import PaymentExpired, payment_confirm
 from payments.services.transitions import payment_lock
 
@@ -171,9 +171,11 @@ def _confirm_locked(
     facts: dict[str, Any],
     evidence: dict[str, Any],
     attempt_id: object,
+    request: HttpRequest | None,
 ) -> Payment:
     """Confirm under the payment's lock; return it, or raise (nothing changed but an
-    expiry): BindingChanged, PaymentExpired, PaymentNotConfirmable."""
+    expiry): BindingChanged, PaymentExpired, PaymentNotConfirmable. Audited
+    `payment.confirm` with the method and whether it was strong customer authentication."""
     expired = False
     with transaction.atomic():
         locked = payment_lock(payment)
@@ -205,6 +207,19 @@ def _confirm_locked(
                 attempt_id=attempt_id, payment=confirmed, payer=payer, now=now
             )
             verification_attempts_supersede(payment=confirmed, now=now)
+            audit_event_record(
+                action="payment.confirm",
+                actor=payer,
+                target=confirmed,
+                before={"status": PaymentStatus.REQUIRES_CONFIRMATION},
+                after={
+                    "status": confirmed.status,
+                    "method": method,
+                    "sca": bool(facts["sca"]),
+                    "credential_id": str(facts.get("credential_id") or ""),
+                },
+                request=request,
+            )
     if expired:
         raise PaymentExpired()
     return confirmed
@@ -254,6 +269,7 @@ def payment_confirm_with_passkey(
             facts=facts,
             evidence=details,
             attempt_id=attempt_id,
+            request=request,
         )
     except ApplicationError as error:  # PaymentExpired included
         verification_attempt_fail(
@@ -395,6 +411,7 @@ def payment_confirm_with_email_code(
             facts=facts,
             evidence=details,
             attempt_id=attempt_id,
+            request=request,
         )
     except EmailCodeInvalid as error:
         if error.code not in EMAIL_CODE_RETRYABLE:

@@ -7,15 +7,11 @@ Amounts are given twice: in major units ("1234.56", exact decimals) and in minor
 Column names are stable keys, not translated: spreadsheets and scripts depend on them.
 """
 
-import csv
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest
 from django.http.response import HttpResponseBase
-from django.shortcuts import redirect
-from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.http import AuthenticatedRequest
@@ -30,10 +26,16 @@ from payments.portal_selectors import (
     payment_search_for_merchant,
 )
 from payments.templatetags.money import minor_to_major
-from payments.views.portal import filters_query, search_form
+from payments.views.csv_export import (
+    csv_lines,
+    csv_response,
+    instant_cell,
+    invalid_filters_redirect,
+    text_cell,
+)
+from payments.views.portal import search_form
 from payments.views.staff import staff_search, staff_view_required
 
-BOM = "\ufeff"
 COLUMNS = (
     "payment_id",
     "created_at",
@@ -72,31 +74,13 @@ EXPORT_FIELDS = (
     "succeeded_at",
     "failure_code",
 )
-# A cell starting with one of these is a formula to Excel: a description such as
-# "=HYPERLINK(...)" must stay text (OWASP "CSV injection").
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-class _Echo:
-    """A file-like object whose write returns the line instead of storing it."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _text(value: str) -> str:
-    return f"'{value}" if value.startswith(_FORMULA_PREFIXES) else value
-
-
-def _instant(value: Any) -> str:
-    return timezone.localtime(value).isoformat() if value else ""
 
 
 def _row(payment: Payment, *, staff: bool) -> list[Any]:
     fee = payment.fee_amount
     row: list[Any] = [
         payment.public_id,
-        _instant(payment.created_at),
+        instant_cell(payment.created_at),
         payment.mode,
         payment.status,
         payment.channel,
@@ -105,48 +89,24 @@ def _row(payment: Payment, *, staff: bool) -> list[Any]:
         payment.amount,
         "" if fee is None else str(minor_to_major(fee, payment.currency)),
         "" if fee is None else fee,
-        _text(payment.merchant_order_id),
-        _text(payment.description),
-        _text(payment.payer_email),
+        text_cell(payment.merchant_order_id),
+        text_cell(payment.description),
+        text_cell(payment.payer_email),
         payment.region_group,
-        _instant(payment.confirmed_at),
-        _instant(payment.succeeded_at),
-        _text(payment.failure_code),
+        instant_cell(payment.confirmed_at),
+        instant_cell(payment.succeeded_at),
+        text_cell(payment.failure_code),
     ]
     if staff:
-        row = [str(payment.merchant.public_id), _text(payment.merchant.name), *row]
+        row = [str(payment.merchant.public_id), text_cell(payment.merchant.name), *row]
     return row
 
 
-def csv_lines(payments: Iterable[Payment], *, staff: bool) -> Iterator[str]:
+def payment_csv_lines(payments: Iterable[Payment], *, staff: bool) -> Iterator[str]:
     """Yield the BOM, the header and one CSV line per payment, as they are read."""
-    writer = csv.writer(_Echo())
-    yield BOM
-    yield writer.writerow(STAFF_COLUMNS if staff else COLUMNS)
-    for payment in payments:
-        yield writer.writerow(_row(payment, staff=staff))
-
-
-def _response(lines: Iterator[str], filename: str) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(
-        (line.encode("utf-8") for line in lines), content_type="text/csv; charset=utf-8"
+    return csv_lines(
+        STAFF_COLUMNS if staff else COLUMNS, (_row(payment, staff=staff) for payment in payments)
     )
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-def _filename(*parts: str) -> str:
-    return (
-        "-".join(["payments", *[part for part in parts if part], timezone.localdate().isoformat()])
-        + ".csv"
-    )
-
-
-def _invalid(request: HttpRequest, list_url_name: str) -> HttpResponse:
-    # The list shows the same filters with their errors; nothing is exported.
-    query = filters_query(request)
-    return redirect(reverse(list_url_name) + (f"?{query}" if query else ""))
 
 
 def _audit(request: HttpRequest, form: PaymentSearchForm, *, scope: str, target: Any) -> None:
@@ -165,7 +125,7 @@ def payment_export(request: MemberRequest) -> HttpResponseBase:
     merchant = request.merchant
     form = search_form(request, staff=False, default_mode=payment_mode_default(merchant))
     if not form.is_valid():
-        return _invalid(request, "payment_list")
+        return invalid_filters_redirect(request, "payment_list")
     try:
         payments = payment_search_for_merchant(
             merchant,
@@ -175,11 +135,12 @@ def payment_export(request: MemberRequest) -> HttpResponseBase:
             currency=form.currency_filter(),
         )
     except ValidationFailed:
-        return _invalid(request, "payment_list")
+        return invalid_filters_redirect(request, "payment_list")
     _audit(request, form, scope="merchant", target=merchant)
-    return _response(
-        csv_lines(payment_export_rows(payments, fields=EXPORT_FIELDS), staff=False),
-        _filename(form.cleaned_data["mode"]),
+    return csv_response(
+        payment_csv_lines(payment_export_rows(payments, fields=EXPORT_FIELDS), staff=False),
+        "payments",
+        form.cleaned_data["mode"],
     )
 
 
@@ -189,14 +150,16 @@ def staff_payment_export(request: AuthenticatedRequest) -> HttpResponseBase:
     """Stream every merchant's payments (or one merchant's) matching the filters as CSV."""
     form = search_form(request, staff=True)
     if not form.is_valid():
-        return _invalid(request, "staff_payment_list")
+        return invalid_filters_redirect(request, "staff_payment_list")
     try:
         payments = staff_search(form)
     except ValidationFailed:
-        return _invalid(request, "staff_payment_list")
+        return invalid_filters_redirect(request, "staff_payment_list")
     merchant = form.cleaned_data.get("merchant")
     _audit(request, form, scope="staff", target=merchant)
-    return _response(
-        csv_lines(payment_export_rows(payments, fields=EXPORT_FIELDS), staff=True),
-        _filename("all" if merchant is None else "merchant", form.cleaned_data.get("mode") or ""),
+    return csv_response(
+        payment_csv_lines(payment_export_rows(payments, fields=EXPORT_FIELDS), staff=True),
+        "payments",
+        "all" if merchant is None else "merchant",
+        form.cleaned_data.get("mode") or "",
     )

@@ -34,22 +34,27 @@ CURSOR_PARAMS = ("after", "before")
 RESULTS_TARGET = "payment-results"
 
 
-def search_form(request: HttpRequest, *, staff: bool, default_mode: str = "") -> PaymentSearchForm:
-    """Return the bound filter form of a list or export request (a missing mode defaulted)."""
-    data = request.GET.copy()
+def filter_data(request: HttpRequest, *, default_mode: str = "") -> QueryDict:
+    """Return the request's query without the page cursors (a missing mode defaulted).
+
+    The filters of a list or an export page, payments' or refunds'.
+    """
+    data: QueryDict = request.GET.copy()
     for name in CURSOR_PARAMS:
         data.pop(name, None)
     if default_mode and not data.get("mode"):
         data["mode"] = default_mode
-    return PaymentSearchForm(data, staff=staff)
+    return data
+
+
+def search_form(request: HttpRequest, *, staff: bool, default_mode: str = "") -> PaymentSearchForm:
+    """Return the bound filter form of a list or export request (a missing mode defaulted)."""
+    return PaymentSearchForm(filter_data(request, default_mode=default_mode), staff=staff)
 
 
 def filters_query(request: HttpRequest) -> str:
     """Return the request's query string without the page cursors (for links and export)."""
-    data: QueryDict = request.GET.copy()
-    for name in CURSOR_PARAMS:
-        data.pop(name, None)
-    return data.urlencode()
+    return filter_data(request).urlencode()
 
 
 def form_errors_from(form: PaymentSearchForm, error: ValidationFailed) -> None:

@@ -2,7 +2,10 @@
 its audit entry and its webhook event.
 
 Lock order, everywhere: the payment, then the refund, then (for a balance check) the
-merchant. A service that needs only the refund locks only the refund.
+merchant. A service that needs only the refund locks only the refund. The payment's lock
+is payments' own `payment_lock` (re-exported here): every refund of a payment is created
+and approved under it, so the sum of its refunds is checked and changed by one
+transaction at a time.
 """
 
 from dataclasses import dataclass
@@ -18,7 +21,7 @@ from accounts.models import User
 from accounts.services.audit import audit_event_record
 from config.errors import InvalidTransition
 from merchants.models import ApiKey, WebhookEventType
-from payments.domain.models import Payment
+from payments.services.transitions import payment_lock as payment_lock
 from payments.webhooks.services import webhook_event_publish
 from refunds.models import (
     REFUND_TRANSITIONS,
@@ -63,16 +66,6 @@ class RefundActor:
 
 SYSTEM = RefundActor(RefundActorType.SYSTEM, label="paydesk")
 JANITOR = RefundActor(RefundActorType.SYSTEM, label="janitor")
-
-
-def payment_lock(payment: Payment | int) -> Payment:
-    """Return the payment's row, locked FOR UPDATE; call inside `transaction.atomic()`.
-
-    Every refund of a payment is created and approved under this lock, so the sum of its
-    refunds is checked and changed by one transaction at a time.
-    """
-    pk = payment if isinstance(payment, int) else payment.pk
-    return Payment.objects.select_for_update().get(pk=pk)
 
 
 def refund_lock(refund: Refund | int) -> Refund:

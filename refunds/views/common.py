@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
@@ -19,6 +19,8 @@ from accounts.http import AuthenticatedRequest
 from config.errors import ValidationFailed
 from merchants.selectors.membership import membership_has_capability
 from merchants.views.access import MemberRequest
+from payments.views.portal import filter_data
+from payments.views.portal import filters_query as filters_query  # the same for refunds
 from refunds.forms import RefundSearchForm
 from refunds.portal_selectors import (
     RefundPage,
@@ -28,7 +30,6 @@ from refunds.portal_selectors import (
 )
 
 View = Callable[..., HttpResponseBase]
-CURSOR_PARAMS = ("after", "before")
 RESULTS_TARGET = "refund-results"
 STAFF_VIEW_PERMISSION = "accounts.view_all_merchants"
 FINANCE_PERMISSION = "accounts.run_settlement"
@@ -52,20 +53,7 @@ def permission_required(permission: str) -> Callable[[View], View]:
 
 def search_form(request: HttpRequest, *, staff: bool, default_mode: str = "") -> RefundSearchForm:
     """Return the bound filter form of a list or export request (a missing mode defaulted)."""
-    data = request.GET.copy()
-    for name in CURSOR_PARAMS:
-        data.pop(name, None)
-    if default_mode and not data.get("mode"):
-        data["mode"] = default_mode
-    return RefundSearchForm(data, staff=staff)
-
-
-def filters_query(request: HttpRequest) -> str:
-    """Return the request's query string without the page cursors (for links and export)."""
-    data: QueryDict = request.GET.copy()
-    for name in CURSOR_PARAMS:
-        data.pop(name, None)
-    return data.urlencode()
+    return RefundSearchForm(filter_data(request, default_mode=default_mode), staff=staff)
 
 
 def list_page(

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.http import AuthenticatedRequest
 from config.errors import ApplicationError, InvalidTransition
 from merchants.views.access import MemberRequest, merchant_member_required
 from payments.templatetags.money import money_format

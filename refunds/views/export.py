@@ -7,17 +7,11 @@ and in minor units. Column names are stable keys, not translated: spreadsheets a
 scripts depend on them. Every export is audited with its filters.
 """
 
-import csv
-import io
 from collections.abc import Iterable, Iterator
-from datetime import datetime
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest
 from django.http.response import HttpResponseBase
-from django.shortcuts import redirect
-from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.http import AuthenticatedRequest
@@ -25,6 +19,13 @@ from accounts.services.audit import audit_event_record
 from config.errors import ValidationFailed
 from merchants.views.access import MemberRequest, merchant_member_required
 from payments.templatetags.money import minor_to_major
+from payments.views.csv_export import (
+    csv_lines,
+    csv_response,
+    instant_cell,
+    invalid_filters_redirect,
+    text_cell,
+)
 from refunds.forms import RefundSearchForm
 from refunds.models import Refund
 from refunds.portal_selectors import (
@@ -35,12 +36,10 @@ from refunds.portal_selectors import (
 )
 from refunds.views.common import (
     STAFF_VIEW_PERMISSION,
-    filters_query,
     permission_required,
     search_form,
 )
 
-BOM = "\ufeff"
 COLUMNS = (
     "refund_id",
     "created_at",
@@ -65,23 +64,12 @@ COLUMNS = (
     "failure_code",
 )
 STAFF_COLUMNS = ("merchant_id", "merchant_name", *COLUMNS)
-# A cell starting with one of these is a formula to a spreadsheet: free text (a reason, a
-# merchant's name) must stay text (OWASP "CSV injection").
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: str) -> str:
-    return f"'{value}" if value.startswith(FORMULA_PREFIXES) else value
-
-
-def _instant(value: datetime | None) -> str:
-    return timezone.localtime(value).isoformat() if value else ""
 
 
 def _row(refund: Refund, *, staff: bool) -> list[Any]:
     row: list[Any] = [
         refund.public_id,
-        _instant(refund.created_at),
+        instant_cell(refund.created_at),
         refund.mode,
         refund.status,
         refund.currency,
@@ -90,54 +78,28 @@ def _row(refund: Refund, *, staff: bool) -> list[Any]:
         refund.payment.public_id,
         refund.payment.amount,
         refund.reason,
-        _cell(refund.reason_text),
+        text_cell(refund.reason_text),
         refund.requested_via,
-        refund.requested_by.email if refund.requested_by else _cell(refund.requester_label),
+        refund.requested_by.email if refund.requested_by else text_cell(refund.requester_label),
         refund.approval_reason,
-        refund.decided_by.email if refund.decided_by else _cell(refund.decision_label),
-        _cell(refund.decision_reason),
-        _instant(refund.approved_at),
-        _instant(refund.succeeded_at),
-        _instant(refund.sla_due_at),
+        refund.decided_by.email if refund.decided_by else text_cell(refund.decision_label),
+        text_cell(refund.decision_reason),
+        instant_cell(refund.approved_at),
+        instant_cell(refund.succeeded_at),
+        instant_cell(refund.sla_due_at),
         "true" if refund.is_delayed else "false",
-        _cell(refund.failure_code),
+        text_cell(refund.failure_code),
     ]
     if staff:
-        row = [str(refund.merchant.public_id), _cell(refund.merchant.name), *row]
+        row = [str(refund.merchant.public_id), text_cell(refund.merchant.name), *row]
     return row
 
 
-def csv_lines(refunds: Iterable[Refund], *, staff: bool) -> Iterator[str]:
+def refund_csv_lines(refunds: Iterable[Refund], *, staff: bool) -> Iterator[str]:
     """Yield the BOM, the header and one CSV line per refund, as they are read."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-
-    def line(values: Iterable[Any]) -> str:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow(values)
-        return buffer.getvalue()
-
-    yield BOM
-    yield line(STAFF_COLUMNS if staff else COLUMNS)
-    for refund in refunds:
-        yield line(_row(refund, staff=staff))
-
-
-def _response(lines: Iterator[str], *parts: str) -> StreamingHttpResponse:
-    filename = "-".join(["refunds", *[p for p in parts if p], timezone.localdate().isoformat()])
-    response = StreamingHttpResponse(
-        (line.encode("utf-8") for line in lines), content_type="text/csv; charset=utf-8"
+    return csv_lines(
+        STAFF_COLUMNS if staff else COLUMNS, (_row(refund, staff=staff) for refund in refunds)
     )
-    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-def _invalid(request: HttpRequest, list_url_name: str) -> HttpResponse:
-    # The list shows the same filters with their errors; nothing is exported.
-    query = filters_query(request)
-    return redirect(reverse(list_url_name) + (f"?{query}" if query else ""))
 
 
 def _audit(request: HttpRequest, form: RefundSearchForm, *, scope: str, target: Any) -> None:
@@ -156,7 +118,7 @@ def refund_export(request: MemberRequest) -> HttpResponseBase:
     merchant = request.merchant
     form = search_form(request, staff=False, default_mode=refund_mode_default(merchant))
     if not form.is_valid():
-        return _invalid(request, "refund_list")
+        return invalid_filters_redirect(request, "refund_list")
     try:
         refunds = refund_search_for_merchant(
             merchant,
@@ -166,9 +128,13 @@ def refund_export(request: MemberRequest) -> HttpResponseBase:
             currency=form.currency_filter(),
         )
     except ValidationFailed:
-        return _invalid(request, "refund_list")
+        return invalid_filters_redirect(request, "refund_list")
     _audit(request, form, scope="merchant", target=merchant)
-    return _response(csv_lines(refund_export_rows(refunds), staff=False), form.cleaned_data["mode"])
+    return csv_response(
+        refund_csv_lines(refund_export_rows(refunds), staff=False),
+        "refunds",
+        form.cleaned_data["mode"],
+    )
 
 
 @require_GET
@@ -177,7 +143,7 @@ def staff_refund_export(request: AuthenticatedRequest) -> HttpResponseBase:
     """Stream every merchant's refunds (or one merchant's) matching the filters as CSV."""
     form = search_form(request, staff=True)
     if not form.is_valid():
-        return _invalid(request, "staff_refund_list")
+        return invalid_filters_redirect(request, "staff_refund_list")
     merchant = form.cleaned_data.get("merchant")
     try:
         refunds = refund_search_for_staff(
@@ -188,10 +154,11 @@ def staff_refund_export(request: AuthenticatedRequest) -> HttpResponseBase:
             currency=form.currency_filter(),
         )
     except ValidationFailed:
-        return _invalid(request, "staff_refund_list")
+        return invalid_filters_redirect(request, "staff_refund_list")
     _audit(request, form, scope="staff", target=merchant)
-    return _response(
-        csv_lines(refund_export_rows(refunds), staff=True),
+    return csv_response(
+        refund_csv_lines(refund_export_rows(refunds), staff=True),
+        "refunds",
         "all" if merchant is None else "merchant",
         form.cleaned_data.get("mode") or "",
     )

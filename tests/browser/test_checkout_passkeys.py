@@ -263,6 +263,16 @@ def test_a_payer_with_a_passkey_confirms_with_one_touch(
     _wait_succeeded(phone_page, celery_worker_process)
     assert _attempts(second) == [("passkey", "succeeded", "")]
 
+    # and the payer area lists the payment they confirmed (not the first), with its receipt
+    phone_page.goto(f"{live_server.url}/payer/")
+    expect(phone_page.locator("[data-testid=payer-payment-list] [data-payment-id]")).to_have_count(1)
+    screenshot(phone_page, "payer-payments-phone-en")
+    phone_page.locator(
+        f"[data-payment-id={second.public_id}] [data-testid=payer-receipt-link]"
+    ).click()
+    expect(phone_page.get_by_test_id("payer-receipt")).to_contain_text("¥56.00")
+    screenshot(phone_page, "payer-receipt-phone-en")
+
 
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_without_a_platform_authenticator_an_email_code_confirms_a_small_payment(
@@ -336,6 +346,9 @@ def test_an_anonymous_payer_signs_up_by_email_code_creates_a_passkey_and_pays(
     checkout_url = _checkout_url(live_server, payment)
     email = f"new.payer.{uuid.uuid4().hex[:6]}@example.com"
 
+    phone_page.goto(_checkout_url(live_server, payment, "zh"))
+    expect(phone_page.get_by_test_id("checkout-sign-up")).to_be_visible()
+    screenshot(phone_page, "checkout-passkey-phone-zh-0-signed-out")
     phone_page.goto(checkout_url)
     screenshot(phone_page, "checkout-passkey-phone-en-0-signed-out")
     phone_page.get_by_test_id("checkout-sign-up").click()

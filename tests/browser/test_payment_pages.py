@@ -26,6 +26,16 @@ from tests.payments.payment_support import payment_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+
+@pytest.fixture(autouse=True)
+def _no_submission(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Queue no gateway submission: the session's Celery worker (started by other browser
+    tests) would otherwise submit the "processing" demo payment and change its status."""
+    from payments import tasks
+
+    monkeypatch.setattr(tasks.payment_submit_to_gateway, "delay", lambda payment_id: None)
+
+
 ACQUIRER = Actor.for_acquirer("sandbox")
 # (amount in fen, channel, payer email, description, outcome)
 DEMO_PAYMENTS = [

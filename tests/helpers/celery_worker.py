@@ -91,13 +91,13 @@ def session_queue() -> Iterator[str]:
     app.conf.task_routes = (_route_to(queue),)
     app.amqp.flush_routes()
     # Celery caches the router built from the old routes: build it again.
-    app.amqp.router = app.amqp.Router()
+    app.amqp.router = app.amqp.Router()  # type: ignore[misc]  # a cached property
     try:
         yield queue
     finally:
         app.conf.task_routes = previous_routes
         app.amqp.flush_routes()
-        app.amqp.router = app.amqp.Router()
+        app.amqp.router = app.amqp.Router()  # type: ignore[misc]  # a cached property
         _delete_queue(app, queue)
 
 

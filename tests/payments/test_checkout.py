@@ -55,7 +55,7 @@ def queued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 def _payment(**fields: Any) -> Payment:
     shop = merchant(name="Hangzhou Tea House")
-    values = {
+    values: dict[str, Any] = {
         "amount": 123_456,
         "channel": "wechat_pay",
         "description": "Longjing tea, 500 g",
@@ -173,7 +173,7 @@ def test_signing_up_from_the_checkout_comes_back_after_confirming_the_email() ->
             "next": path,
         },
     )
-    link = re.search(r"https?://[^/\s]+(/accounts/confirm-email/\S+/)", mail.outbox[-1].body)
+    link = re.search(r"https?://[^/\s]+(/accounts/confirm-email/\S+/)", str(mail.outbox[-1].body))
     assert link is not None
     confirmed = client.post(link.group(1))
 

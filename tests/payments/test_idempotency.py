@@ -7,17 +7,20 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
 from merchants.models import ApiMode
 from payments.domain.models import IdempotencyRecord, IdempotencyStatus, Payment
-from payments.idempotency import request_fingerprint
+from payments.idempotency import idempotency_lock_id, request_fingerprint
 from payments.services import payments as payment_services
 from payments.services.janitor import idempotency_record_purge
+from tests.merchants.platform import api_client
 from tests.payments.payment_support import PAYMENTS_URL, ApiShop, api_shop, payment_body, post
 
 
@@ -292,3 +295,174 @@ def test_twenty_concurrent_requests_with_one_key_create_exactly_one_payment(
     payment_id = json.loads(created[0].content)["id"]
     assert Payment.objects.get(merchant=shop.merchant).public_id == payment_id
     connection.close()
+
+
+# --- one transaction under an advisory lock (PostgreSQL) ---
+
+
+def _second_connection() -> psycopg.Connection[Any]:
+    """Open another session on the test database (a twin request's own connection)."""
+    settings = connection.settings_dict
+    return psycopg.connect(
+        host=settings["HOST"] or None,
+        port=settings["PORT"] or None,
+        user=settings["USER"] or None,
+        password=settings["PASSWORD"] or None,
+        dbname=settings["NAME"],
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_twin_arriving_while_the_first_request_works_gets_a_409_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given a first request that is inside its transaction, its payment made but not
+    # committed, on its own connection (its own thread)
+    shop = api_shop(ApiMode.LIVE)
+    body = payment_body()
+    inside, release = threading.Event(), threading.Event()
+    real_create = payment_services.payment_create
+
+    def create_then_wait(**kwargs: Any) -> Payment:
+        payment = real_create(**kwargs)
+        inside.set()
+        assert release.wait(10)
+        return payment
+
+    monkeypatch.setattr("payments.api.payment_create", create_then_wait)
+    first: list[Any] = []
+
+    def send_first() -> None:
+        try:
+            first.append(post(api_client(shop.raw_key), PAYMENTS_URL, body, key="twin-1"))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=send_first)
+    thread.start()
+    try:
+        assert inside.wait(10)
+        # when its twin arrives on another connection
+        twin = post(api_client(shop.raw_key), PAYMENTS_URL, body, key="twin-1")
+        # then it is told at once that the key is in flight, and nothing of it is stored
+        assert twin.status_code == 409
+        assert twin.json()["error"]["code"] == "idempotency_request_in_progress"
+        assert not IdempotencyRecord.objects.exists()
+        assert not Payment.objects.exists()  # the first one is not committed yet
+    finally:
+        release.set()
+        thread.join(20)
+
+    # and the first request commits its payment, its event and its record together
+    assert first[0].status_code == 201
+    payment = Payment.objects.get(merchant=shop.merchant)
+    assert payment.events.count() == 1
+    record = IdempotencyRecord.objects.get()
+    assert record.status == IdempotencyStatus.COMPLETED
+    assert bytes(record.response_body or b"") == first[0].content
+    # and a retry replays it
+    retry = post(api_client(shop.raw_key), PAYMENTS_URL, body, key="twin-1")
+    assert (retry.status_code, retry.content) == (201, first[0].content)
+    connection.close()
+
+
+@pytest.mark.django_db
+def test_the_lock_is_per_merchant_mode_and_key(live_shop: ApiShop) -> None:
+    # given another session holding the advisory lock of one key, as a request in flight does
+    lock_id = idempotency_lock_id(merchant_id=live_shop.merchant.pk, mode=live_shop.mode, key="k-a")
+    with _second_connection() as other, other.transaction():
+        acquired = other.execute("SELECT pg_try_advisory_xact_lock(%s)", [lock_id]).fetchone()
+        assert acquired == (True,)
+
+        # when requests come with that key, and with another one
+        held = live_shop.create(payment_body(), key="k-a")
+        free = live_shop.create(payment_body(), key="k-b")
+
+    # then only the held key is refused, and nothing is stored for it
+    assert held.status_code == 409
+    assert held.json()["error"]["code"] == "idempotency_request_in_progress"
+    assert free.status_code == 201
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["k-b"]
+    assert Payment.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_keyed_payment_commits_once_with_its_event_and_record() -> None:
+    # given a merchant
+    shop = api_shop(ApiMode.LIVE)
+
+    # when it creates a payment with a key
+    with CaptureQueriesContext(connection) as queries:
+        response = shop.create(payment_body(), key="one-commit")
+
+    # then one transaction holds the payment, its event and the stored response
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert response.status_code == 201
+    assert statements.count("COMMIT") == 1
+    assert sum("pg_try_advisory_xact_lock" in sql for sql in statements) == 1
+    assert not any("FOR UPDATE" in sql for sql in statements)
+    assert bytes(IdempotencyRecord.objects.get().response_body or b"") == response.content
+    assert Payment.objects.get().events.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_refusal_after_a_write_is_rolled_back_stored_and_replayed(live_shop: ApiShop) -> None:
+    # given a payment for an order, made with one key
+    body = payment_body()
+    live_shop.create(body, key="order-first")
+
+    # when another key asks for the same order id (the service refuses after its INSERT)
+    refused = live_shop.create(body, key="order-again")
+    replay = live_shop.create(body, key="order-again")
+
+    # then the refusal is stored and replayed, and there is still one payment
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "duplicate_merchant_order_id"
+    assert (replay.status_code, replay.content) == (409, refused.content)
+    assert replay["Idempotent-Replayed"] == "true"
+    assert Payment.objects.count() == 1
+    assert IdempotencyRecord.objects.get(key="order-again").response_status == 409
+
+
+@pytest.mark.django_db
+def test_a_record_the_lock_did_not_keep_out_is_answered_from(
+    live_shop: ApiShop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a completed key, and a read under the lock that misses it (the backstop case)
+    body = payment_body()
+    first = live_shop.create(body, key="k-backstop")
+    monkeypatch.setattr("payments.idempotency._record_read", lambda *args: None)
+
+    # when the request is retried
+    retry = live_shop.create(body, key="k-backstop")
+
+    # then the unique constraint stops the second record and the stored answer is replayed
+    assert (retry.status_code, retry.content) == (201, first.content)
+    assert retry["Idempotent-Replayed"] == "true"
+    assert Payment.objects.count() == 1
+    assert IdempotencyRecord.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_without_advisory_locks_the_in_flight_record_path_still_holds(
+    live_shop: ApiShop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a database without advisory locks (SQLite for `make run`)
+    monkeypatch.setattr("payments.idempotency._has_advisory_locks", lambda: False)
+    body = payment_body()
+
+    # when a request is made, retried, and its key reused for another body
+    first = live_shop.create(body, key="k-sqlite")
+    replay = live_shop.create(body, key="k-sqlite")
+    reused = live_shop.create({**body, "amount": 1}, key="k-sqlite")
+    IdempotencyRecord.objects.update(
+        status=IdempotencyStatus.IN_FLIGHT, locked_until=timezone.now() + timedelta(seconds=30)
+    )
+    in_flight = live_shop.create(body, key="k-sqlite")
+
+    # then it behaves as on PostgreSQL
+    assert first.status_code == 201
+    assert (replay.status_code, replay.content) == (201, first.content)
+    assert reused.status_code == 422
+    assert in_flight.status_code == 409
+    assert Payment.objects.count() == 1

@@ -2,8 +2,7 @@
 
 import csv
 import io
-from collections.abc import Iterator
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from django.http import StreamingHttpResponse
@@ -28,7 +27,7 @@ def _client(shop: Merchant) -> Client:
 
 def _table(response: Any) -> list[list[str]]:
     assert isinstance(response, StreamingHttpResponse)
-    body = b"".join(cast(Iterator[bytes], response.streaming_content)).decode("utf-8")
+    body = response.getvalue().decode("utf-8")
     assert body.startswith("\ufeff")
     return list(csv.reader(io.StringIO(body[1:])))
 

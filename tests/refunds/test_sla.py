@@ -74,7 +74,7 @@ def test_the_finance_queue_shows_delayed_open_refunds_with_their_age(
 
     queue = list(refund_delayed_queue(shop, now=now))
 
-    ages = [(r.public_id, r.age) for r in queue]  # type: ignore[attr-defined]
+    ages = [(r.public_id, r.age) for r in queue]  # type: ignore[attr-defined]  # set by the selector
     assert ages == [
         (older.public_id, timedelta(hours=50)),
         (newer.public_id, timedelta(hours=30)),
