@@ -42,6 +42,8 @@ def verified_client(db: None) -> VerifiedClientFactory:
 # A real Celery worker on the Redis broker (helpers in tests/helpers/celery_worker.py).
 from tests.helpers.celery_worker import (  # noqa: E402
     CeleryWorker,
+    parked_queue,
+    route_tasks_to,
     running_celery_worker,
     session_queue,
 )
@@ -52,6 +54,20 @@ def celery_test_queue() -> Iterator[str]:
     """Send every task of this test session to a queue of its own, deleted at the end."""
     with session_queue() as queue:
         yield queue
+
+
+@pytest.fixture(autouse=True)
+def _celery_task_routes(request: pytest.FixtureRequest, celery_test_queue: str) -> None:
+    """Let the session's worker run only the tasks of tests that use it.
+
+    Once started, the worker lives for the session; a later test that queues a task (a
+    payment confirmed on commit) and does the work itself must not race it, so its tasks
+    go to a queue nothing consumes (deleted at the end).
+    """
+    if "celery_worker_process" in request.fixturenames:
+        route_tasks_to(celery_test_queue)
+    else:
+        route_tasks_to(parked_queue(celery_test_queue))
 
 
 @pytest.fixture(scope="session")

@@ -77,21 +77,34 @@ def _route_to(queue: str) -> Callable[..., dict[str, str]]:
     return route
 
 
+def parked_queue(queue: str) -> str:
+    """Return the queue for tasks of tests that use no worker: nothing consumes it."""
+    return f"{queue}-parked"
+
+
+def route_tasks_to(queue: str) -> None:
+    """Send every task this process sends from now on to `queue`."""
+    from config.celery import app
+
+    app.conf.task_routes = (_route_to(queue),)
+    app.amqp.flush_routes()
+    # Celery caches the router built from the old routes: build it again.
+    app.amqp.router = app.amqp.Router()  # type: ignore[misc]  # a cached property
+
+
 @contextmanager
 def session_queue() -> Iterator[str]:
     """Route every task this process sends to a queue of its own; drop that queue at the end.
 
-    Tasks queued by tests without a worker land there instead of piling up in the shared
-    default queue, where a later worker (of any suite on the same Redis) would run them.
+    Tasks queued by tests without a worker land there (or in its parked twin, see
+    `route_tasks_to`) instead of piling up in the shared default queue, where a later
+    worker (of any suite on the same Redis) would run them.
     """
     from config.celery import app
 
     queue = f"paydesk-test-{uuid.uuid4().hex[:12]}"
     previous_routes = app.conf.task_routes
-    app.conf.task_routes = (_route_to(queue),)
-    app.amqp.flush_routes()
-    # Celery caches the router built from the old routes: build it again.
-    app.amqp.router = app.amqp.Router()  # type: ignore[misc]  # a cached property
+    route_tasks_to(queue)
     try:
         yield queue
     finally:
@@ -99,6 +112,7 @@ def session_queue() -> Iterator[str]:
         app.amqp.flush_routes()
         app.amqp.router = app.amqp.Router()  # type: ignore[misc]  # a cached property
         _delete_queue(app, queue)
+        _delete_queue(app, parked_queue(queue))
 
 
 @contextmanager
