@@ -164,12 +164,3 @@ class PaymentSearchForm(forms.Form):
 
 def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
-
-
-class CheckoutConfirmForm(forms.Form):
-    """The payer's "Pay" button: the method it confirms with (more come with passkeys)."""
-
-    method = forms.CharField(max_length=32, required=False)
-
-    def clean_method(self) -> str:
-        return str(self.cleaned_data.get("method") or "session")

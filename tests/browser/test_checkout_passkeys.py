@@ -265,7 +265,9 @@ def test_a_payer_with_a_passkey_confirms_with_one_touch(
 
     # and the payer area lists the payment they confirmed (not the first), with its receipt
     phone_page.goto(f"{live_server.url}/payer/")
-    expect(phone_page.locator("[data-testid=payer-payment-list] [data-payment-id]")).to_have_count(1)
+    expect(phone_page.locator("[data-testid=payer-payment-list] [data-payment-id]")).to_have_count(
+        1
+    )
     screenshot(phone_page, "payer-payments-phone-en")
     phone_page.locator(
         f"[data-payment-id={second.public_id}] [data-testid=payer-receipt-link]"
