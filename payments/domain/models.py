@@ -113,16 +113,16 @@ class Payment(models.Model):
     """
 
     public_id = models.CharField(
-        _("payment id"), max_length=32, unique=True, default=payment_public_id_new, editable=False
+        _("payment id"), max_length=32, default=payment_public_id_new, editable=False
     )
-    checkout_token = models.CharField(
-        max_length=64, unique=True, default=checkout_token_new, editable=False
-    )
+    checkout_token = models.CharField(max_length=64, default=checkout_token_new, editable=False)
     merchant = models.ForeignKey(
         "merchants.Merchant",
         verbose_name=_("merchant"),
         on_delete=models.PROTECT,
         related_name="payments",
+        # Covered by the (merchant, mode, ...) constraint and list index: no index of its own.
+        db_index=False,
     )
     mode = models.CharField(_("mode"), max_length=8, choices=ApiMode.choices)
     status = models.CharField(
@@ -211,6 +211,12 @@ class Payment(models.Model):
                 fields=["merchant", "mode", "merchant_order_id"],
                 name="payment_merchant_order_id_unique",
             ),
+            # Constraints rather than unique=True: on PostgreSQL unique=True also builds a
+            # varchar_pattern_ops twin of each index, which no query uses and every insert pays.
+            models.UniqueConstraint(fields=["public_id"], name="payment_public_id_unique"),
+            models.UniqueConstraint(
+                fields=["checkout_token"], name="payment_checkout_token_unique"
+            ),
         ]
         indexes: ClassVar = [
             models.Index(
@@ -262,7 +268,10 @@ class PaymentEvent(models.Model):
     The payment's timeline: never edited, never deleted.
     """
 
-    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="events")
+    # Covered by the (payment, occurred_at) index: no index of its own.
+    payment = models.ForeignKey(
+        Payment, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     occurred_at = models.DateTimeField(_("time"), default=timezone.now)
     from_status = models.CharField(_("from"), max_length=32, blank=True)
     to_status = models.CharField(_("to"), max_length=32)
@@ -302,7 +311,10 @@ class IdempotencyRecord(models.Model):
     does the work. `response_body` holds the exact bytes sent, so a replay is identical.
     """
 
-    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.CASCADE, related_name="+")
+    # A prefix of the (merchant, mode, key) unique index: no index of its own.
+    merchant = models.ForeignKey(
+        "merchants.Merchant", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     mode = models.CharField(_("mode"), max_length=8, choices=ApiMode.choices)
     key = models.CharField(_("idempotency key"), max_length=255)
     # sha256 of method, path and the canonical JSON body: "same request" means this.
