@@ -385,6 +385,33 @@ def payment_query_reschedule(*, payment: Payment | int, reason: str) -> Payment:
         return locked
 
 
+def acquirer_result_facts(
+    result: AcquirerResult | Any, details: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Return what a timeline event keeps of an acquirer's answer (payments and refunds)."""
+    return {
+        "acquirer_reference": result.acquirer_reference,
+        **({"decline_code": result.decline_code} if result.decline_code else {}),
+        **(details or {}),
+    }
+
+
+def acquirer_reference_remember(
+    locked: Any, result: AcquirerResult | Any, awaiting_statuses: frozenset[str]
+) -> None:
+    """Keep the acquirer's reference from a "processing" answer, if none is known yet.
+
+    `locked` is a payment or refund row locked by the caller; nothing else changes.
+    """
+    if (
+        locked.status in awaiting_statuses
+        and result.acquirer_reference
+        and not locked.acquirer_reference
+    ):
+        locked.acquirer_reference = result.acquirer_reference[:64]
+        locked.save(update_fields=["acquirer_reference", "updated_at"])
+
+
 def _check_matches(payment: Payment, result: AcquirerResult) -> None:
     expected = {
         "reference": payment.reference,
@@ -421,19 +448,9 @@ def payment_gateway_result_apply(
     with transaction.atomic():
         locked = payment_lock(payment)
         _check_matches(locked, result)
-        facts = {
-            "acquirer_reference": result.acquirer_reference,
-            **({"decline_code": result.decline_code} if result.decline_code else {}),
-            **(details or {}),
-        }
+        facts = acquirer_result_facts(result, details)
         if result.status == GatewayStatus.PROCESSING:
-            if (
-                locked.status in AWAITING_ACQUIRER_STATUSES
-                and result.acquirer_reference
-                and not locked.acquirer_reference
-            ):
-                locked.acquirer_reference = result.acquirer_reference[:64]
-                locked.save(update_fields=["acquirer_reference", "updated_at"])
+            acquirer_reference_remember(locked, result, AWAITING_ACQUIRER_STATUSES)
             return locked
         target = (
             PaymentStatus.SUCCEEDED

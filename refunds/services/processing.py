@@ -38,6 +38,7 @@ from payments.gateways import (
     RefundRequest,
 )
 from payments.services.acquirer import acquirer_notify_url, payment_gateway, payment_gateway_name
+from payments.services.transitions import acquirer_reference_remember, acquirer_result_facts
 from refunds.models import AWAITING_ACQUIRER_STATUSES, Refund, RefundStatus
 from refunds.services.common import (
     RefundActor,
@@ -303,19 +304,9 @@ def refund_gateway_result_apply(
     with transaction.atomic():
         locked = refund_lock(refund)
         _check_matches(locked, result)
-        facts = {
-            "acquirer_reference": result.acquirer_reference,
-            **({"decline_code": result.decline_code} if result.decline_code else {}),
-            **(details or {}),
-        }
+        facts = acquirer_result_facts(result, details)
         if result.status == GatewayStatus.PROCESSING:
-            if (
-                locked.status in AWAITING_ACQUIRER_STATUSES
-                and result.acquirer_reference
-                and not locked.acquirer_reference
-            ):
-                locked.acquirer_reference = result.acquirer_reference[:64]
-                locked.save(update_fields=["acquirer_reference", "updated_at"])
+            acquirer_reference_remember(locked, result, AWAITING_ACQUIRER_STATUSES)
             return locked
         target = (
             RefundStatus.SUCCEEDED
